@@ -1,0 +1,49 @@
+// Shared pieces of the pith CLI: argument parsing, model and input loading, and the
+// subcommand entry points (one file each). Every subcommand returns the process exit
+// code: 0 success, 1 bad input or usage, 3 constraints not met.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "ir/graph.h"
+
+namespace pith::cli {
+
+int main(int argc, char** argv);
+
+int cmd_inspect(const std::vector<std::string>& args);
+int cmd_run(const std::vector<std::string>& args);
+int cmd_bench(const std::vector<std::string>& args);
+
+// A minimal option parser: positionals, `--flag`, `--key value` (repeatable).
+struct Args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::vector<std::string>> options;
+  std::vector<std::string> flags;
+
+  // `valued` lists options taking a value, `boolean` flags without; anything else is an error.
+  static Args parse(const std::vector<std::string>& argv, const std::vector<std::string>& valued,
+                    const std::vector<std::string>& boolean);
+  bool flag(const std::string& name) const;
+  std::string get(const std::string& name, const std::string& fallback = "") const;
+  int64_t get_int(const std::string& name, int64_t fallback, int64_t min_value = 0) const;
+  std::vector<std::string> all(const std::string& name) const;
+};
+
+// Loads MODEL (.onnx now; .pith once the artifact reader lands).
+std::shared_ptr<Graph> load_model(const std::string& path);
+
+// `--input [NAME=]X.npy` values bound to the graph's inputs (positional when unnamed).
+std::map<std::string, Tensor> load_inputs(const Graph& g, const std::vector<std::string>& specs);
+
+// Random inputs following the graph's declared shapes (symbolic dimensions = 1).
+std::map<std::string, Tensor> random_inputs(const Graph& g, uint64_t seed = 0);
+
+std::string json_escape(const std::string& s);
+std::string describe_shape(const ValueInfo& v);
+
+}  // namespace pith::cli

@@ -1,0 +1,203 @@
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <random>
+
+#include "cli/commands.h"
+#include "core/npy.h"
+#include "onnx/import.h"
+
+namespace pith::cli {
+
+Args Args::parse(const std::vector<std::string>& argv, const std::vector<std::string>& valued,
+                 const std::vector<std::string>& boolean) {
+  Args a;
+  auto contains = [](const std::vector<std::string>& v, const std::string& s) {
+    return std::find(v.begin(), v.end(), s) != v.end();
+  };
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& s = argv[i];
+    if (s.rfind("--", 0) == 0 && s.size() > 2) {
+      std::string key = s.substr(2), value;
+      bool inline_value = false;
+      if (auto eq = key.find('='); eq != std::string::npos) {
+        value = key.substr(eq + 1);
+        key = key.substr(0, eq);
+        inline_value = true;
+      }
+      if (contains(valued, key)) {
+        if (!inline_value) {
+          PITH_CHECK(i + 1 < argv.size(), "option --", key, " needs a value");
+          value = argv[++i];
+        }
+        a.options[key].push_back(value);
+      } else if (contains(boolean, key) && !inline_value) {
+        a.flags.push_back(key);
+      } else {
+        fail("unknown option --", key);
+      }
+    } else {
+      a.positional.push_back(s);
+    }
+  }
+  return a;
+}
+
+bool Args::flag(const std::string& name) const {
+  return std::find(flags.begin(), flags.end(), name) != flags.end();
+}
+
+std::string Args::get(const std::string& name, const std::string& fallback) const {
+  auto it = options.find(name);
+  return it == options.end() ? fallback : it->second.back();
+}
+
+int64_t Args::get_int(const std::string& name, int64_t fallback, int64_t min_value) const {
+  auto it = options.find(name);
+  if (it == options.end()) return fallback;
+  const std::string& s = it->second.back();
+  size_t used = 0;
+  int64_t v = 0;
+  try {
+    v = std::stoll(s, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  PITH_CHECK(used == s.size() && !s.empty(), "option --", name, " expects an integer, got '", s, "'");
+  PITH_CHECK(v >= min_value, "option --", name, " must be at least ", min_value, ", got ", v);
+  return v;
+}
+
+std::vector<std::string> Args::all(const std::string& name) const {
+  auto it = options.find(name);
+  return it == options.end() ? std::vector<std::string>{} : it->second;
+}
+
+std::shared_ptr<Graph> load_model(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  if (ext == ".pith") fail(path, ": .pith artifacts are not readable by this build yet (the artifact reader is a later milestone); pass the .onnx model");
+  PITH_CHECK(std::filesystem::exists(path), path, ": no such file");
+  PITH_CHECK(!std::filesystem::is_directory(path), path, ": is a directory, expected a .onnx model file");
+  return std::make_shared<Graph>(onnx_import::import_file(path));
+}
+
+std::map<std::string, Tensor> load_inputs(const Graph& g, const std::vector<std::string>& specs) {
+  std::map<std::string, Tensor> inputs;
+  size_t next_positional = 0;
+  for (auto& spec : specs) {
+    std::string name, file = spec;
+    auto eq = spec.find('=');
+    if (eq != std::string::npos && !std::filesystem::exists(spec)) {
+      name = spec.substr(0, eq);
+      file = spec.substr(eq + 1);
+      bool known = false;
+      for (auto& v : g.inputs) known |= v.name == name;
+      if (!known) {
+        std::string names;
+        for (auto& v : g.inputs) names += (names.empty() ? "'" : ", '") + v.name + "'";
+        fail("--input ", spec, ": the model has no input named '", name, "' (its inputs: ", names, ")");
+      }
+    } else {
+      PITH_CHECK(next_positional < g.inputs.size(), "--input ", spec, ": the model has only ", g.inputs.size(),
+                 " input(s); name them as NAME=FILE.npy");
+      name = g.inputs[next_positional++].name;
+    }
+    PITH_CHECK(!inputs.count(name), "--input: input '", name, "' given twice");
+    inputs[name] = read_npy(file);
+  }
+  return inputs;
+}
+
+std::map<std::string, Tensor> random_inputs(const Graph& g, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  std::map<std::string, Tensor> inputs;
+  for (auto& v : g.inputs) {
+    Shape shape;
+    if (v.shape) for (auto& d : *v.shape) shape.push_back(d.known() ? d.value : 1);
+    Tensor f(DType::Float32, shape);
+    for (int64_t i = 0; i < f.numel(); ++i) f.data<float>()[i] = normal(rng);
+    PITH_CHECK(dtype_is_storable(v.dtype), "input '", v.name, "' has element type ", dtype_name(v.dtype),
+               "; pass it with --input");
+    if (dtype_is_int(v.dtype) || v.dtype == DType::Bool) {
+      // Small non-negative integers: valid indices for most index inputs.
+      for (int64_t i = 0; i < f.numel(); ++i) f.data<float>()[i] = float(rng() % 2);
+    }
+    inputs[v.name] = cast_tensor(f, v.dtype);
+  }
+  return inputs;
+}
+
+std::string json_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+std::string describe_shape(const ValueInfo& v) {
+  if (!v.shape) return "?";
+  std::string s = "[";
+  for (size_t i = 0; i < v.shape->size(); ++i) {
+    if (i) s += ", ";
+    auto& d = (*v.shape)[i];
+    s += d.known() ? std::to_string(d.value) : (d.param.empty() ? "?" : d.param);
+  }
+  return s + "]";
+}
+
+namespace {
+const char* kUsage =
+    "usage: pith <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  inspect MODEL [--json]            operators, parameters, MACs, sizes, inputs/outputs, unsupported ops\n"
+    "  run MODEL [--input [NAME=]X.npy]... [--output-dir DIR] [--threads N]\n"
+    "                                    run once; writes DIR/<i>.npy for the i-th output\n"
+    "  bench MODEL [--input ...] [--threads N] [--warmup N] [--iterations N] [--json]\n"
+    "                                    latency (median, min, p90) and memory\n"
+    "\n"
+    "MODEL is an .onnx file. Exit codes: 0 success, 1 bad input or usage.\n";
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::cout << kUsage;
+    return args.empty() ? 1 : 0;
+  }
+  std::string cmd = args[0];
+  args.erase(args.begin());
+  try {
+    if (cmd == "inspect") return cmd_inspect(args);
+    if (cmd == "run") return cmd_run(args);
+    if (cmd == "bench") return cmd_bench(args);
+    std::cerr << "pith: unknown command '" << cmd << "'\n" << kUsage;
+    return 1;
+  } catch (const Error& e) {
+    std::cerr << "pith " << cmd << ": error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "pith " << cmd << ": error: out of memory\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "pith " << cmd << ": error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace pith::cli

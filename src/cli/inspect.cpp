@@ -1,0 +1,88 @@
+// pith inspect MODEL [--json]: what is in a model, and what pith cannot run in it.
+#include <iostream>
+
+#include "cli/commands.h"
+#include "ir/analysis.h"
+#include "runtime/session.h"
+
+namespace pith::cli {
+
+namespace {
+std::string values_json(const std::vector<ValueInfo>& values) {
+  std::string s = "[";
+  for (size_t i = 0; i < values.size(); ++i) {
+    auto& v = values[i];
+    s += std::string(i ? ", " : "") + "{\"name\": \"" + json_escape(v.name) + "\", \"dtype\": \"" +
+         dtype_name(v.dtype) + "\", \"shape\": [";
+    if (v.shape) {
+      for (size_t d = 0; d < v.shape->size(); ++d) {
+        auto& dim = (*v.shape)[d];
+        s += d ? ", " : "";
+        s += dim.known() ? std::to_string(dim.value) : "\"" + json_escape(dim.param.empty() ? "?" : dim.param) + "\"";
+      }
+    }
+    s += "]}";
+  }
+  return s + "]";
+}
+}  // namespace
+
+int cmd_inspect(const std::vector<std::string>& argv) {
+  Args args = Args::parse(argv, {}, {"json"});
+  PITH_CHECK(args.positional.size() == 1, "usage: pith inspect MODEL [--json]");
+  const std::string path = args.positional[0];
+  auto graph = load_model(path);
+  GraphStats stats = analyze(*graph);
+  auto unsupported = find_unsupported_ops(*graph);
+
+  if (args.flag("json")) {
+    std::string ops = "{";
+    bool first = true;
+    for (auto& [op, n] : stats.op_counts) {
+      ops += std::string(first ? "" : ", ") + "\"" + json_escape(op) + "\": " + std::to_string(n);
+      first = false;
+    }
+    ops += "}";
+    std::string unsup = "[";
+    for (size_t i = 0; i < unsupported.size(); ++i) {
+      auto& u = unsupported[i];
+      unsup += std::string(i ? ", " : "") + "{\"op\": \"" + json_escape(u.op_type) + "\", \"domain\": \"" +
+               json_escape(u.domain) + "\", \"node\": \"" + json_escape(u.node_name) +
+               "\", \"opset\": " + std::to_string(u.opset) + "}";
+    }
+    unsup += "]";
+    std::cout << "{\"model\": \"" << json_escape(path) << "\", \"opset\": " << graph->opset
+              << ", \"nodes\": " << stats.nodes << ", \"ops\": " << ops << ", \"parameters\": " << stats.parameters
+              << ", \"weight_bytes\": " << stats.weight_bytes << ", \"macs\": " << stats.macs
+              << ", \"macs_complete\": " << (stats.nodes_without_macs == 0 ? "true" : "false")
+              << ", \"inputs\": " << values_json(graph->inputs) << ", \"outputs\": " << values_json(graph->outputs)
+              << ", \"unsupported\": " << unsup << "}\n";
+    return 0;
+  }
+
+  std::cout << "model      " << path << "\n";
+  std::cout << "opset      " << graph->opset << "\n";
+  std::cout << "nodes      " << stats.nodes << "\n";
+  std::cout << "parameters " << stats.parameters << "\n";
+  std::cout << "weights    " << stats.weight_bytes << " bytes (" << double(stats.weight_bytes) / (1 << 20) << " MiB)\n";
+  std::cout << "MACs       " << stats.macs;
+  if (stats.nodes_without_macs) std::cout << " (+ " << stats.nodes_without_macs << " nodes with unknown shapes)";
+  std::cout << "\n";
+  std::cout << "inputs\n";
+  for (auto& v : graph->inputs) std::cout << "  " << v.name << "  " << dtype_name(v.dtype) << " " << describe_shape(v) << "\n";
+  std::cout << "outputs\n";
+  for (auto& v : graph->outputs) std::cout << "  " << v.name << "  " << dtype_name(v.dtype) << " " << describe_shape(v) << "\n";
+  std::cout << "operators\n";
+  for (auto& [op, n] : stats.op_counts) std::cout << "  " << op << " x" << n << "\n";
+  if (unsupported.empty()) {
+    std::cout << "unsupported none\n";
+  } else {
+    std::cout << "unsupported " << unsupported.size() << "\n";
+    for (auto& u : unsupported)
+      std::cout << "  " << (u.domain.empty() ? "" : u.domain + ".") << u.op_type << " (node '" << u.node_name
+                << "', opset " << u.opset << ")\n";
+  }
+  return 0;
+}
+
+}  // namespace pith::cli

@@ -1,0 +1,89 @@
+// The intermediate representation: a Graph of Nodes connected by named Values.
+// Plain data, no protobuf: the importer fills it, passes rewrite it, the runtime
+// compiles it. Value names are the edges; an empty input name is an omitted
+// optional input (as in ONNX).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace pith {
+
+struct Graph;
+
+struct Attribute {
+  enum class Kind { Float, Int, String, Tensor, Graph, Floats, Ints, Strings, Tensors, Graphs };
+  Kind kind = Kind::Int;
+  float f = 0;
+  int64_t i = 0;
+  std::string s;
+  Tensor t;
+  std::shared_ptr<Graph> g;
+  std::vector<float> floats;
+  std::vector<int64_t> ints;
+  std::vector<std::string> strings;
+  std::vector<Tensor> tensors;
+  std::vector<std::shared_ptr<Graph>> graphs;
+};
+
+// A dimension is either known (value >= 0) or symbolic (value -1, named by `param`).
+struct Dim {
+  int64_t value = -1;
+  std::string param;
+  bool known() const { return value >= 0; }
+};
+
+struct ValueInfo {
+  std::string name;
+  DType dtype = DType::Undefined;
+  std::optional<std::vector<Dim>> shape;  // nullopt: rank unknown
+};
+
+struct Node {
+  std::string name;
+  std::string op_type;
+  std::string domain;  // "" for the default ONNX domain
+  std::vector<std::string> inputs;
+  std::vector<std::string> outputs;
+  std::map<std::string, Attribute> attributes;
+
+  bool has_attr(const std::string& key) const { return attributes.count(key) != 0; }
+  int64_t attr_int(const std::string& key, int64_t fallback) const;
+  float attr_float(const std::string& key, float fallback) const;
+  std::string attr_string(const std::string& key, const std::string& fallback) const;
+  std::vector<int64_t> attr_ints(const std::string& key, std::vector<int64_t> fallback = {}) const;
+  std::vector<float> attr_floats(const std::string& key, std::vector<float> fallback = {}) const;
+  const Attribute* attr(const std::string& key) const;
+  // Number of inputs actually given (trailing omitted ones excluded).
+  size_t num_inputs() const;
+  bool has_input(size_t i) const { return i < inputs.size() && !inputs[i].empty(); }
+  // "Conv 'conv1'" — how errors refer to a node.
+  std::string describe() const;
+};
+
+struct Graph {
+  std::string name;
+  int64_t opset = 0;  // default-domain opset of the model
+  std::map<std::string, int64_t> domain_opsets;
+  std::vector<Node> nodes;
+  std::vector<ValueInfo> inputs;   // runtime inputs (initializers excluded)
+  std::vector<ValueInfo> outputs;
+  std::map<std::string, ValueInfo> value_info;  // inferred types/shapes of intermediates
+  std::map<std::string, Tensor> initializers;
+
+  const ValueInfo* find_value_info(const std::string& name) const;
+  int64_t parameter_count() const;
+  size_t weight_bytes() const;
+};
+
+// Subgraph helpers: names a subgraph reads from enclosing scopes.
+std::vector<std::string> outer_scope_names(const Graph& g);
+
+}  // namespace pith

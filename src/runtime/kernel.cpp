@@ -1,0 +1,61 @@
+#include "runtime/kernel.h"
+
+#include <map>
+
+namespace pith {
+
+size_t KernelContext::num_inputs() const {
+  size_t n = inputs_.size();
+  while (n > 0 && inputs_[n - 1] == nullptr) --n;
+  return n;
+}
+
+const Tensor& KernelContext::input(size_t i) const {
+  if (!has_input(i)) fail("input ", i, " is required but missing");
+  return *inputs_[i];
+}
+
+Tensor& KernelContext::allocate_output(size_t i, DType dtype, Shape shape) {
+  set_output(i, Tensor(dtype, std::move(shape)));
+  return outputs_[i];
+}
+
+void KernelContext::set_output(size_t i, Tensor t) {
+  if (i >= outputs_.size()) fail("kernel produced output ", i, " but the node declares ", outputs_.size());
+  outputs_[i] = std::move(t);
+}
+
+std::vector<Tensor> KernelContext::run_subgraph(const Graph& body, const std::vector<Tensor>& inputs) const {
+  if (!runner_) fail("subgraphs cannot run in this context");
+  return (*runner_)(body, inputs);
+}
+
+// The registry: one line per kernel in kernels.def.
+#define PITH_KERNEL(OP, FN) void FN(KernelContext&);
+#include "runtime/kernels/kernels.def"
+#undef PITH_KERNEL
+
+namespace {
+const std::map<std::string, KernelFn>& registry() {
+  static const std::map<std::string, KernelFn> table = {
+#define PITH_KERNEL(OP, FN) {OP, &FN},
+#include "runtime/kernels/kernels.def"
+#undef PITH_KERNEL
+  };
+  return table;
+}
+}  // namespace
+
+KernelFn find_kernel(const std::string& domain, const std::string& op_type) {
+  if (!domain.empty() && domain != "ai.onnx") return nullptr;
+  auto it = registry().find(op_type);
+  return it == registry().end() ? nullptr : it->second;
+}
+
+std::vector<std::string> registered_ops() {
+  std::vector<std::string> ops;
+  for (auto& [k, v] : registry()) ops.push_back(k);
+  return ops;
+}
+
+}  // namespace pith

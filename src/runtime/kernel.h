@@ -1,0 +1,80 @@
+// The kernel interface. A kernel computes one node: it reads its input tensors and
+// attributes from a KernelContext and sets its outputs. Kernels are plain functions
+// registered in kernels/kernels.def (one line each); the Session picks one per node.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "ir/graph.h"
+
+namespace pith {
+
+class KernelContext;
+using KernelFn = void (*)(KernelContext&);
+
+// Runs a subgraph (If/Loop/Scan bodies) with the given inputs; outer-scope values resolve
+// against the enclosing run. Provided by the Session.
+using SubgraphRunner =
+    std::function<std::vector<Tensor>(const Graph& body, const std::vector<Tensor>& inputs)>;
+
+class KernelContext {
+ public:
+  KernelContext(const Node& node, int64_t opset, std::vector<const Tensor*> inputs,
+                std::vector<Tensor>& outputs, const SubgraphRunner* runner)
+      : node_(node), opset_(opset), inputs_(std::move(inputs)), outputs_(outputs), runner_(runner) {}
+
+  const Node& node() const { return node_; }
+  int64_t opset() const { return opset_; }
+
+  size_t num_inputs() const;  // trailing omitted optional inputs excluded
+  bool has_input(size_t i) const { return i < inputs_.size() && inputs_[i] != nullptr; }
+  // The i-th input; throws an Error naming the node if it is missing.
+  const Tensor& input(size_t i) const;
+
+  size_t num_outputs() const { return outputs_.size(); }
+  // False when the node leaves the i-th output unnamed (optional outputs).
+  bool wants_output(size_t i) const { return i < node_.outputs.size() && !node_.outputs[i].empty(); }
+  Tensor& allocate_output(size_t i, DType dtype, Shape shape);
+  void set_output(size_t i, Tensor t);
+
+  int64_t attr_int(const std::string& k, int64_t d) const { return node_.attr_int(k, d); }
+  float attr_float(const std::string& k, float d) const { return node_.attr_float(k, d); }
+  std::string attr_string(const std::string& k, const std::string& d) const { return node_.attr_string(k, d); }
+  std::vector<int64_t> attr_ints(const std::string& k, std::vector<int64_t> d = {}) const {
+    return node_.attr_ints(k, std::move(d));
+  }
+  std::vector<float> attr_floats(const std::string& k, std::vector<float> d = {}) const {
+    return node_.attr_floats(k, std::move(d));
+  }
+  bool has_attr(const std::string& k) const { return node_.has_attr(k); }
+
+  std::vector<Tensor> run_subgraph(const Graph& body, const std::vector<Tensor>& inputs) const;
+
+  // Throws an Error prefixed with the node's description.
+  template <typename... Parts>
+  [[noreturn]] void fail(Parts&&... parts) const {
+    ::pith::fail(node_.describe(), ": ", std::forward<Parts>(parts)...);
+  }
+
+ private:
+  const Node& node_;
+  int64_t opset_;
+  std::vector<const Tensor*> inputs_;
+  std::vector<Tensor>& outputs_;
+  const SubgraphRunner* runner_;
+};
+
+// Kernel lookup by domain and op type; nullptr when pith has no kernel for it.
+KernelFn find_kernel(const std::string& domain, const std::string& op_type);
+std::vector<std::string> registered_ops();
+
+}  // namespace pith
+
+// Checks a condition inside a kernel; the error names the node.
+#define KERNEL_CHECK(ctx, cond, ...)      \
+  do {                                    \
+    if (!(cond)) (ctx).fail(__VA_ARGS__); \
+  } while (0)

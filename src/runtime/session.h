@@ -1,0 +1,61 @@
+// Session: runs a verified Graph. At construction it orders the nodes, resolves one
+// kernel per node (reporting every unsupported operator at once) and plans value
+// lifetimes; run() checks the inputs against the graph's declared types and shapes
+// (binding symbolic dimensions), executes the nodes, and returns the outputs.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "ir/graph.h"
+#include "runtime/kernel.h"
+
+namespace pith {
+
+struct SessionOptions {
+  int threads = 1;
+};
+
+// Measured during the last run().
+struct RunStats {
+  size_t peak_activation_bytes = 0;  // largest total of intermediate tensors alive at once
+};
+
+struct UnsupportedOp {
+  std::string op_type;
+  std::string domain;
+  std::string node_name;
+  int64_t opset = 0;
+};
+
+// Every node (subgraphs included) without a kernel.
+std::vector<UnsupportedOp> find_unsupported_ops(const Graph& g);
+
+class Session {
+ public:
+  explicit Session(std::shared_ptr<const Graph> graph, SessionOptions options = {});
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  const std::vector<ValueInfo>& inputs() const { return graph_->inputs; }
+  const std::vector<ValueInfo>& outputs() const { return graph_->outputs; }
+  const Graph& graph() const { return *graph_; }
+
+  // Inputs by name; every graph input must be given, and no other.
+  std::vector<Tensor> run(const std::map<std::string, Tensor>& inputs);
+  const RunStats& last_run_stats() const { return stats_; }
+
+  struct Plan;
+
+ private:
+  std::shared_ptr<const Graph> graph_;
+  SessionOptions options_;
+  RunStats stats_;
+  std::map<const Graph*, std::unique_ptr<Plan>> plans_;
+};
+
+}  // namespace pith
