@@ -17,8 +17,6 @@ APT_PACKAGES=(
   libonnx-testdata dataset-fashion-mnist
   # tools/ (model export and reference data; never used at run time)
   python3 python3-numpy python3-torch python3-torchvision python3-onnx
-  # sanitizer runtime for the asan-ubsan preset
-  libclang-rt-14-dev
 )
 
 missing=()

@@ -6,7 +6,7 @@ Makes, in --out (e.g. build/zoo), for each model NAME:
                       input "input" (batch 1), output "output"
   NAME_input.npy      float32 standard-normal input (seeded per model)
   NAME_expected.npy   float32 output of the torch model (eval mode) for that input
-  manifest.json       per model: opset, input/output shapes, output range, file sizes, sha256
+  manifest.json       {"torch": version, "base_seed": s, "models": {NAME: {opset, input/output shapes, output range, ops, size, sha256, ...}}}
 
 No pretrained weights are used (none can be downloaded): every model is built with
 a fixed seed (seed + crc32(NAME), so any subset gives the same files), and every
@@ -24,7 +24,6 @@ import json
 import os
 import sys
 import time
-import traceback
 import zlib
 
 import numpy as np
@@ -136,14 +135,18 @@ def export_one(name, out, seed):
     errors = []
     for opset in OPSETS:
         try:
-            with torch.no_grad():
+            # Export with autograd ON: under no_grad, nn.MultiheadAttention (ViT) takes
+            # its fused fast path, aten::_native_multi_head_attention, which torch 1.13
+            # cannot export at any opset.
+            with torch.enable_grad():
                 torch.onnx.export(model, x, tmp, opset_version=opset, do_constant_folding=True,
                                   input_names=["input"], output_names=["output"])
             m = onnx.load(tmp)
             onnx.checker.check_model(m, full_check=True)
             break
         except Exception as e:  # try the next opset
-            errors.append(f"opset {opset}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+            msg = str(e).splitlines()[0][:200] if str(e) else ""
+            errors.append(f"opset {opset} failed: {type(e).__name__}: {msg}")
             if os.path.exists(tmp):
                 os.remove(tmp)
     else:
@@ -195,11 +198,12 @@ def main():
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
     manifest_path = os.path.join(args.out, "manifest.json")
-    manifest = {}
+    manifest = {"models": {}}
     if os.path.exists(manifest_path):
         with open(manifest_path) as f:
             manifest = json.load(f)
-    meta = {"torch": torch.__version__, "seed": args.seed}
+    manifest["torch"] = torch.__version__
+    manifest["base_seed"] = args.seed
 
     failed = []
     for name in names:
@@ -211,14 +215,13 @@ def main():
         try:
             info = export_one(name, args.out, args.seed)
         except Exception as e:
-            traceback.print_exc()
             print(f"{name}: FAILED: {e}", file=sys.stderr)
             failed.append(name)
             continue
         info["export_seconds"] = round(time.time() - t0, 1)
-        manifest[name] = info
+        manifest["models"][name] = info
         with open(manifest_path, "w") as f:
-            json.dump({**manifest, "_meta": meta} if False else manifest, f, indent=1, sort_keys=True)
+            json.dump(manifest, f, indent=1, sort_keys=True)
         print(f"{name}: opset {info['opset']}, {info['onnx_bytes'] / 1e6:.1f} MB, {info['nodes']} nodes, "
               f"out {info['output_shape']} [{info['output_min']:.3g}, {info['output_max']:.3g}] "
               f"({info['export_seconds']}s)", flush=True)

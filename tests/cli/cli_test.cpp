@@ -1,0 +1,218 @@
+// The CLI's user-facing errors: every bad input ends with exit code 1 and one clear
+// message naming the file, node or input at fault; never a crash. Models are built
+// here with the ONNX protobuf API so each test shows exactly what is wrong.
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sys/wait.h>
+
+#include "core/npy.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string output;
+};
+
+fs::path scratch() {
+  static fs::path dir = [] {
+    fs::path d = fs::temp_directory_path() / ("pith_cli_test_" + std::to_string(::getpid()));
+    fs::create_directories(d);
+    return d;
+  }();
+  return dir;
+}
+
+Result run_pith(const std::string& args) {
+  fs::path out = scratch() / "out.txt";
+  std::string cmd = std::string(PITH_BINARY) + " " + args + " > " + out.string() + " 2>&1";
+  int status = std::system(cmd.c_str());
+  Result r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  std::ifstream f(out);
+  r.output.assign(std::istreambuf_iterator<char>(f), {});
+  return r;
+}
+
+onnx::ValueInfoProto tensor_value(const std::string& name, int elem, std::vector<int64_t> dims) {
+  onnx::ValueInfoProto v;
+  v.set_name(name);
+  auto* t = v.mutable_type()->mutable_tensor_type();
+  t->set_elem_type(elem);
+  auto* shape = t->mutable_shape();
+  for (auto d : dims) shape->add_dim()->set_dim_value(d);
+  return v;
+}
+
+onnx::NodeProto node(const std::string& op, const std::string& name, std::vector<std::string> in,
+                     std::vector<std::string> out, const std::string& domain = "") {
+  onnx::NodeProto n;
+  n.set_op_type(op);
+  n.set_name(name);
+  n.set_domain(domain);
+  for (auto& i : in) n.add_input(i);
+  for (auto& o : out) n.add_output(o);
+  return n;
+}
+
+std::string save(const std::string& file, const onnx::GraphProto& g) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  auto* op = m.add_opset_import();
+  op->set_domain("");
+  op->set_version(13);
+  *m.mutable_graph() = g;
+  fs::path p = scratch() / file;
+  std::ofstream f(p, std::ios::binary);
+  m.SerializeToOstream(&f);
+  return p.string();
+}
+
+// X[2,3] -> Relu -> Y
+std::string relu_model() {
+  onnx::GraphProto g;
+  g.set_name("relu");
+  *g.add_input() = tensor_value("X", onnx::TensorProto::FLOAT, {2, 3});
+  *g.add_output() = tensor_value("Y", onnx::TensorProto::FLOAT, {2, 3});
+  *g.add_node() = node("Relu", "relu1", {"X"}, {"Y"});
+  return save("relu.onnx", g);
+}
+
+std::string npy(const std::string& file, const pith::Tensor& t) {
+  fs::path p = scratch() / file;
+  pith::write_npy(p.string(), t);
+  return p.string();
+}
+
+std::string default_model() { return std::string(PITH_SOURCE_DIR) + "/models/fashion_cnn.onnx"; }
+
+void expect_error(const Result& r, std::initializer_list<std::string> fragments) {
+  EXPECT_EQ(r.code, 1) << r.output;
+  for (auto& f : fragments) EXPECT_NE(r.output.find(f), std::string::npos) << "missing '" << f << "' in: " << r.output;
+}
+
+}  // namespace
+
+TEST(Cli, RunsTheDefaultModelAndWritesOutputs) {
+  fs::path dir = scratch() / "run_out";
+  Result r = run_pith("run " + default_model() + " --input " + PITH_SOURCE_DIR + "/models/fashion_cnn_input.npy" +
+                  " --output-dir " + dir.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  pith::Tensor y = pith::read_npy((dir / "0.npy").string());
+  pith::Tensor want = pith::read_npy(std::string(PITH_SOURCE_DIR) + "/models/fashion_cnn_expected.npy");
+  ASSERT_EQ(y.shape(), want.shape());
+  for (int64_t i = 0; i < y.numel(); ++i) EXPECT_NEAR(y.data<float>()[i], want.data<float>()[i], 1e-4);
+}
+
+TEST(Cli, InspectReportsTheModel) {
+  Result r = run_pith("inspect " + default_model() + " --json");
+  ASSERT_EQ(r.code, 0) << r.output;
+  for (auto f : {"\"parameters\"", "\"macs\"", "\"weight_bytes\"", "\"Conv\"", "\"unsupported\": []"})
+    EXPECT_NE(r.output.find(f), std::string::npos) << f << " in " << r.output;
+}
+
+TEST(Cli, BenchPrintsJsonLast) {
+  Result r = run_pith("bench " + default_model() + " --iterations 3 --warmup 1 --json");
+  ASSERT_EQ(r.code, 0) << r.output;
+  std::string last = r.output.substr(r.output.rfind('{'));
+  for (auto f : {"median_ms", "min_ms", "p90_ms", "arena_bytes", "weights_bytes", "peak_memory_bytes"})
+    EXPECT_NE(last.find(f), std::string::npos) << f;
+}
+
+TEST(CliErrors, FileThatIsNotOnnx) {
+  fs::path p = scratch() / "notes.onnx";
+  std::ofstream(p) << "this is a text file, not a model\n";
+  expect_error(run_pith("inspect " + p.string()), {p.string(), "not a valid ONNX model"});
+}
+
+TEST(CliErrors, TruncatedOnnx) {
+  std::ifstream in(default_model(), std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  fs::path p = scratch() / "truncated.onnx";
+  std::ofstream(p, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size() / 2));
+  expect_error(run_pith("run " + p.string()), {p.string(), "not a valid ONNX model"});
+}
+
+TEST(CliErrors, MissingFileAndBadUsage) {
+  expect_error(run_pith("run /nonexistent/model.onnx"), {"/nonexistent/model.onnx", "no such file"});
+  expect_error(run_pith("run " + relu_model() + " --bogus 3"), {"unknown option --bogus"});
+  expect_error(run_pith("frobnicate"), {"unknown command 'frobnicate'"});
+  expect_error(run_pith("bench " + relu_model() + " --iterations zero"), {"--iterations", "integer"});
+}
+
+TEST(CliErrors, UnsupportedOperatorsAreAllReportedUpFront) {
+  onnx::GraphProto g;
+  g.set_name("custom");
+  *g.add_input() = tensor_value("X", onnx::TensorProto::FLOAT, {2});
+  *g.add_output() = tensor_value("Z", onnx::TensorProto::FLOAT, {2});
+  *g.add_node() = node("FancyOp", "fancy", {"X"}, {"Y"});
+  *g.add_node() = node("Wobble", "wob", {"Y"}, {"Z"}, "com.example");
+  std::string model = save("custom.onnx", g);
+  std::string x = npy("x2.npy", pith::Tensor(pith::DType::Float32, {2}));
+  expect_error(run_pith("run " + model + " --input " + x), {"2 unsupported operators", "FancyOp (node 'fancy', opset 13)",
+                                                        "com.example.Wobble (node 'wob'"});
+  Result r = run_pith("inspect " + model);
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.output.find("FancyOp"), std::string::npos);
+}
+
+TEST(CliErrors, InputOfWrongShapeOrDtype) {
+  std::string model = relu_model();
+  expect_error(run_pith("run " + model + " --input " + npy("bad_shape.npy", pith::Tensor(pith::DType::Float32, {3, 2}))),
+               {"input 'X'", "expected shape [2, 3]", "got [3, 2]"});
+  expect_error(run_pith("run " + model + " --input " + npy("bad_type.npy", pith::Tensor(pith::DType::Int32, {2, 3}))),
+               {"input 'X'", "expected element type float32", "got int32"});
+  fs::path garbage = scratch() / "garbage.npy";
+  std::ofstream(garbage) << "nope";
+  expect_error(run_pith("run " + model + " --input " + garbage.string()), {garbage.string(), "not a .npy file"});
+}
+
+TEST(CliErrors, MissingAndExtraInputs) {
+  onnx::GraphProto g;
+  g.set_name("add");
+  *g.add_input() = tensor_value("A", onnx::TensorProto::FLOAT, {2});
+  *g.add_input() = tensor_value("B", onnx::TensorProto::FLOAT, {2});
+  *g.add_output() = tensor_value("C", onnx::TensorProto::FLOAT, {2});
+  *g.add_node() = node("Sum", "sum", {"A", "B"}, {"C"});
+  std::string model = save("two_inputs.onnx", g);
+  std::string a = npy("a.npy", pith::Tensor(pith::DType::Float32, {2}));
+  expect_error(run_pith("run " + model + " --input " + a), {"missing input 'B'"});
+  expect_error(run_pith("run " + model + " --input " + a + " --input " + a + " --input " + a), {"only 2 input(s)"});
+  expect_error(run_pith("run " + model + " --input A=" + a + " --input Q=" + a), {"no input named 'Q'"});
+}
+
+TEST(CliErrors, GraphWithACycleOrADanglingValue) {
+  onnx::GraphProto cyc;
+  cyc.set_name("cycle");
+  *cyc.add_input() = tensor_value("X", onnx::TensorProto::FLOAT, {2});
+  *cyc.add_output() = tensor_value("Z", onnx::TensorProto::FLOAT, {2});
+  *cyc.add_node() = node("Add", "first", {"X", "Z"}, {"Y"});
+  *cyc.add_node() = node("Relu", "second", {"Y"}, {"Z"});
+  expect_error(run_pith("inspect " + save("cycle.onnx", cyc)), {"cycle.onnx", "cycle through", "'first'"});
+
+  onnx::GraphProto dang;
+  dang.set_name("dangling");
+  *dang.add_input() = tensor_value("X", onnx::TensorProto::FLOAT, {2});
+  *dang.add_output() = tensor_value("Y", onnx::TensorProto::FLOAT, {2});
+  *dang.add_node() = node("Add", "adder", {"X", "ghost"}, {"Y"});
+  expect_error(run_pith("inspect " + save("dangling.onnx", dang)), {"dangling.onnx", "'adder'", "'ghost'"});
+}
+
+TEST(CliErrors, OutOfRangeGatherIndex) {
+  onnx::GraphProto g;
+  g.set_name("gather");
+  *g.add_input() = tensor_value("X", onnx::TensorProto::FLOAT, {4});
+  *g.add_input() = tensor_value("I", onnx::TensorProto::INT64, {1});
+  *g.add_output() = tensor_value("Y", onnx::TensorProto::FLOAT, {1});
+  *g.add_node() = node("Gather", "pick", {"X", "I"}, {"Y"});
+  std::string model = save("gather.onnx", g);
+  std::string x = npy("x4.npy", pith::Tensor(pith::DType::Float32, {4}));
+  std::string idx = npy("idx.npy", pith::Tensor::from_vector<int64_t>({7}, {1}));
+  expect_error(run_pith("run " + model + " --input X=" + x + " --input I=" + idx), {"Gather node 'pick'", "7"});
+}
