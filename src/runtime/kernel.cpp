@@ -30,25 +30,30 @@ std::vector<Tensor> KernelContext::run_subgraph(const Graph& body, const std::ve
   return (*runner_)(body, inputs);
 }
 
-// The registry: one line per kernel in kernels.def.
+// The registry: one line per kernel in kernels.def. Keys are "op" for the default
+// ONNX domain and "domain.op" for others (e.g. ai.onnx.preview.training.Adam).
 #define PITH_KERNEL(OP, FN) void FN(KernelContext&);
+#define PITH_KERNEL_DOMAIN(DOMAIN, OP, FN) void FN(KernelContext&);
 #include "runtime/kernels/kernels.def"
 #undef PITH_KERNEL
+#undef PITH_KERNEL_DOMAIN
 
 namespace {
 const std::map<std::string, KernelFn>& registry() {
   static const std::map<std::string, KernelFn> table = {
 #define PITH_KERNEL(OP, FN) {OP, &FN},
+#define PITH_KERNEL_DOMAIN(DOMAIN, OP, FN) {std::string(DOMAIN) + "." + OP, &FN},
 #include "runtime/kernels/kernels.def"
 #undef PITH_KERNEL
+#undef PITH_KERNEL_DOMAIN
   };
   return table;
 }
 }  // namespace
 
 KernelFn find_kernel(const std::string& domain, const std::string& op_type) {
-  if (!domain.empty() && domain != "ai.onnx") return nullptr;
-  auto it = registry().find(op_type);
+  std::string key = domain.empty() || domain == "ai.onnx" ? op_type : domain + "." + op_type;
+  auto it = registry().find(key);
   return it == registry().end() ? nullptr : it->second;
 }
 

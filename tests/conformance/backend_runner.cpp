@@ -6,6 +6,7 @@
 // passing cases.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -20,6 +21,13 @@ using namespace pith;
 namespace {
 
 enum class Outcome { Pass, Fail, Unsupported };
+
+// The suite stores bfloat16 test tensors as UINT16 bit patterns.
+Tensor retag_bfloat16(const Tensor& t) {
+  Tensor out(DType::BFloat16, t.shape());
+  if (t.nbytes()) std::memcpy(out.raw(), t.raw(), t.nbytes());
+  return out;
+}
 
 std::string compare(const Tensor& got, const Tensor& want) {
   if (got.dtype() != want.dtype())
@@ -83,8 +91,11 @@ Outcome run_case(const fs::path& dir, std::string& reason) {
                std::to_string(g.inputs.size()) + " (optional or non-tensor inputs)";
       return Outcome::Unsupported;
     }
-    for (size_t i = 0; i < input_files.size(); ++i)
-      inputs[g.inputs[i].name] = onnx_import::read_tensor_file(input_files[i].string());
+    for (size_t i = 0; i < input_files.size(); ++i) {
+      Tensor t = onnx_import::read_tensor_file(input_files[i].string());
+      if (g.inputs[i].dtype == DType::BFloat16 && t.dtype() == DType::UInt16) t = retag_bfloat16(t);
+      inputs[g.inputs[i].name] = t;
+    }
     auto shared = std::make_shared<Graph>(std::move(g));
     Session session(shared);
     auto outputs = session.run(inputs);
@@ -94,6 +105,7 @@ Outcome run_case(const fs::path& dir, std::string& reason) {
     }
     for (size_t i = 0; i < outputs.size(); ++i) {
       Tensor want = onnx_import::read_tensor_file(output_files[i].string());
+      if (outputs[i].dtype() == DType::BFloat16 && want.dtype() == DType::UInt16) want = retag_bfloat16(want);
       std::string diff = compare(outputs[i], want);
       if (!diff.empty()) {
         reason = "output " + std::to_string(i) + ": " + diff;

@@ -49,7 +49,23 @@ void gemm_impl(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const
         T* __restrict c1 = C + (i + 1) * ldc + j0;
         T* __restrict c2 = C + (i + 2) * ldc + j0;
         T* __restrict c3 = C + (i + 3) * ldc + j0;
-        for (int64_t k = 0; k < kb; ++k) {
+        int64_t k = 0;
+        for (; k + 2 <= kb; k += 2) {  // two B rows per pass halves the C loads/stores
+          const T a0 = alpha * a_at(i + 0, k0 + k), a1 = alpha * a_at(i + 1, k0 + k);
+          const T a2 = alpha * a_at(i + 2, k0 + k), a3 = alpha * a_at(i + 3, k0 + k);
+          const T e0 = alpha * a_at(i + 0, k0 + k + 1), e1 = alpha * a_at(i + 1, k0 + k + 1);
+          const T e2 = alpha * a_at(i + 2, k0 + k + 1), e3 = alpha * a_at(i + 3, k0 + k + 1);
+          const T* __restrict b = bp + k * ldbp;
+          const T* __restrict bn = b + ldbp;
+          for (int64_t j = 0; j < nb; ++j) {
+            const T bv = b[j], bw = bn[j];
+            c0[j] += a0 * bv + e0 * bw;
+            c1[j] += a1 * bv + e1 * bw;
+            c2[j] += a2 * bv + e2 * bw;
+            c3[j] += a3 * bv + e3 * bw;
+          }
+        }
+        for (; k < kb; ++k) {
           const T a0 = alpha * a_at(i + 0, k0 + k), a1 = alpha * a_at(i + 1, k0 + k);
           const T a2 = alpha * a_at(i + 2, k0 + k), a3 = alpha * a_at(i + 3, k0 + k);
           const T* __restrict b = bp + k * ldbp;

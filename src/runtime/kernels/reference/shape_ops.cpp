@@ -24,8 +24,8 @@ void kernel_reshape(KernelContext& ctx) {
   std::vector<int64_t> want;
   if (ctx.opset() >= 5) {
     const Tensor& s = ctx.input(1);
-    KERNEL_CHECK(s.rank() == 1, "the shape input must be 1-D, got shape ", shape_str(s.shape()));
-    KERNEL_CHECK(dtype_is_int(s.dtype()), "the shape input must be int64, got ", dtype_name(s.dtype()));
+    KERNEL_CHECK(ctx, s.rank() == 1, "the shape input must be 1-D, got shape ", shape_str(s.shape()));
+    KERNEL_CHECK(ctx, dtype_is_int(s.dtype()), "the shape input must be int64, got ", dtype_name(s.dtype()));
     want = s.to_int64_vector();
   } else {
     want = ctx.attr_ints("shape");
@@ -37,26 +37,26 @@ void kernel_reshape(KernelContext& ctx) {
   for (size_t i = 0; i < want.size(); ++i) {
     int64_t d = want[i];
     if (d == -1) {
-      KERNEL_CHECK(infer < 0, "the shape ", shape_str(want), " has more than one -1");
+      KERNEL_CHECK(ctx, infer < 0, "the shape ", shape_str(want), " has more than one -1");
       infer = int(i);
       continue;
     }
     if (d == 0 && !allowzero) {
-      KERNEL_CHECK(i < x.shape().size(), "shape entry ", i, " is 0 (copy the input dimension) but the input ",
+      KERNEL_CHECK(ctx, i < x.shape().size(), "shape entry ", i, " is 0 (copy the input dimension) but the input ",
                    shape_str(x.shape()), " has rank ", x.rank());
       d = x.shape()[i];
     }
-    KERNEL_CHECK(d >= 0, "invalid shape entry ", want[i], " at position ", i, " in ", shape_str(want));
+    KERNEL_CHECK(ctx, d >= 0, "invalid shape entry ", want[i], " at position ", i, " in ", shape_str(want));
     out[i] = d;
     known *= d;
   }
   if (infer >= 0) {
-    KERNEL_CHECK(known != 0 || x.numel() == 0, "cannot infer -1 in ", shape_str(want));
-    KERNEL_CHECK(known != 0 && x.numel() % known == 0, "cannot reshape ", shape_str(x.shape()), " to ",
+    KERNEL_CHECK(ctx, known != 0 || x.numel() == 0, "cannot infer -1 in ", shape_str(want));
+    KERNEL_CHECK(ctx, known != 0 && x.numel() % known == 0, "cannot reshape ", shape_str(x.shape()), " to ",
                  shape_str(want), ": ", x.numel(), " elements are not divisible by ", known);
     out[size_t(infer)] = x.numel() / known;
   }
-  KERNEL_CHECK(shape_numel(out) == x.numel(), "cannot reshape ", shape_str(x.shape()), " (", x.numel(),
+  KERNEL_CHECK(ctx, shape_numel(out) == x.numel(), "cannot reshape ", shape_str(x.shape()), " (", x.numel(),
                " elements) to ", shape_str(out));
   ctx.set_output(0, x.reshaped(out));
 }
@@ -65,7 +65,7 @@ void kernel_flatten(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   int64_t r = x.rank();
   int64_t axis = ctx.attr_int("axis", 1);
-  KERNEL_CHECK(axis >= -r && axis <= r, "axis ", axis, " is out of range [", -r, ", ", r, "] for input ",
+  KERNEL_CHECK(ctx, axis >= -r && axis <= r, "axis ", axis, " is out of range [", -r, ", ", r, "] for input ",
                shape_str(x.shape()));
   if (axis < 0) axis += r;
   int64_t a = 1, b = 1;
@@ -82,10 +82,10 @@ void kernel_squeeze(KernelContext& ctx) {
     for (int64_t i = 0; i < r; ++i) drop[size_t(i)] = x.shape()[size_t(i)] == 1;
   } else {
     for (int64_t a : axes) {
-      KERNEL_CHECK(a >= -r && a < r, "axis ", a, " is out of range [", -r, ", ", r - 1, "] for input ",
+      KERNEL_CHECK(ctx, a >= -r && a < r, "axis ", a, " is out of range [", -r, ", ", r - 1, "] for input ",
                    shape_str(x.shape()));
       int64_t n = a < 0 ? a + r : a;
-      KERNEL_CHECK(x.shape()[size_t(n)] == 1, "cannot squeeze axis ", a, " of shape ", shape_str(x.shape()),
+      KERNEL_CHECK(ctx, x.shape()[size_t(n)] == 1, "cannot squeeze axis ", a, " of shape ", shape_str(x.shape()),
                    ": its size is not 1");
       drop[size_t(n)] = true;
     }
@@ -99,13 +99,13 @@ void kernel_squeeze(KernelContext& ctx) {
 void kernel_unsqueeze(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   std::vector<int64_t> axes = axes_of(ctx, 1, "axes", 13);
-  KERNEL_CHECK(!axes.empty(), "axes are required");
+  KERNEL_CHECK(ctx, !axes.empty(), "axes are required");
   const int64_t r = x.rank() + int64_t(axes.size());
   std::vector<bool> added(size_t(r), false);
   for (int64_t a : axes) {
-    KERNEL_CHECK(a >= -r && a < r, "axis ", a, " is out of range [", -r, ", ", r - 1, "] for output rank ", r);
+    KERNEL_CHECK(ctx, a >= -r && a < r, "axis ", a, " is out of range [", -r, ", ", r - 1, "] for output rank ", r);
     int64_t n = a < 0 ? a + r : a;
-    KERNEL_CHECK(!added[size_t(n)], "axis ", a, " is repeated");
+    KERNEL_CHECK(ctx, !added[size_t(n)], "axis ", a, " is repeated");
     added[size_t(n)] = true;
   }
   Shape out;
@@ -131,16 +131,16 @@ void kernel_size(KernelContext& ctx) { ctx.set_output(0, Tensor::scalar<int64_t>
 
 void kernel_constant_of_shape(KernelContext& ctx) {
   const Tensor& s = ctx.input(0);
-  KERNEL_CHECK(s.rank() == 1, "the shape input must be 1-D, got shape ", shape_str(s.shape()));
+  KERNEL_CHECK(ctx, s.rank() == 1, "the shape input must be 1-D, got shape ", shape_str(s.shape()));
   Shape shape = s.to_int64_vector();
-  for (int64_t d : shape) KERNEL_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape));
+  for (int64_t d : shape) KERNEL_CHECK(ctx, d >= 0, "negative dimension in shape ", shape_str(shape));
   const Attribute* a = ctx.node().attr("value");
   if (!a || !a->t.defined()) {
     ctx.allocate_output(0, DType::Float32, shape);
     return;
   }
   const Tensor& v = a->t;
-  KERNEL_CHECK(v.numel() == 1, "the value attribute must hold one element, got shape ", shape_str(v.shape()));
+  KERNEL_CHECK(ctx, v.numel() == 1, "the value attribute must hold one element, got shape ", shape_str(v.shape()));
   Tensor& out = ctx.allocate_output(0, v.dtype(), shape);
   const size_t es = dtype_size(v.dtype());
   auto* dst = static_cast<uint8_t*>(out.raw());
@@ -155,19 +155,19 @@ void kernel_dropout(KernelContext& ctx) {
   if (ctx.opset() >= 12) {
     if (ctx.has_input(1)) {
       const Tensor& r = ctx.input(1);
-      KERNEL_CHECK(r.numel() == 1, "ratio must be a scalar, got shape ", shape_str(r.shape()));
+      KERNEL_CHECK(ctx, r.numel() == 1, "ratio must be a scalar, got shape ", shape_str(r.shape()));
       ratio = float(r.as_double(0));
     }
     if (ctx.has_input(2)) {
       const Tensor& t = ctx.input(2);
-      KERNEL_CHECK(t.numel() == 1, "training_mode must be a scalar, got shape ", shape_str(t.shape()));
+      KERNEL_CHECK(ctx, t.numel() == 1, "training_mode must be a scalar, got shape ", shape_str(t.shape()));
       training = t.as_double(0) != 0;
     }
   } else {
     // Before opset 12 the ratio is an attribute and inference runs never drop.
     ratio = ctx.attr_float("ratio", 0.5f);
   }
-  KERNEL_CHECK(ratio >= 0 && ratio < 1, "ratio must be in [0, 1), got ", ratio);
+  KERNEL_CHECK(ctx, ratio >= 0 && ratio < 1, "ratio must be in [0, 1), got ", ratio);
   const bool want_mask = ctx.wants_output(1) && ctx.num_outputs() > 1;
   const DType mask_type = ctx.opset() >= 10 ? DType::Bool : x.dtype();
   if (!training || ratio == 0) {
@@ -206,9 +206,9 @@ void kernel_dropout(KernelContext& ctx) {
 
 void kernel_eye_like(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  KERNEL_CHECK(x.rank() == 2, "the input must be 2-D, got shape ", shape_str(x.shape()));
+  KERNEL_CHECK(ctx, x.rank() == 2, "the input must be 2-D, got shape ", shape_str(x.shape()));
   DType dt = ctx.has_attr("dtype") ? DType(ctx.attr_int("dtype", 1)) : x.dtype();
-  KERNEL_CHECK(dtype_is_storable(dt) && dt != DType::String, "unsupported dtype ", int(dt));
+  KERNEL_CHECK(ctx, dtype_is_storable(dt) && dt != DType::String, "unsupported dtype ", int(dt));
   const int64_t k = ctx.attr_int("k", 0);
   const int64_t rows = x.shape()[0], cols = x.shape()[1];
   Tensor eye(DType::Float32, x.shape());
