@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <map>
 
 #include "cli/commands.h"
+#include "ir/analysis.h"
 #include "runtime/session.h"
 
 namespace pith::cli {
@@ -20,7 +22,7 @@ size_t peak_rss_bytes() {
 }  // namespace
 
 int cmd_bench(const std::vector<std::string>& argv) {
-  Args args = Args::parse(argv, {"input", "threads", "warmup", "iterations"}, {"json"});
+  Args args = Args::parse(argv, {"input", "threads", "warmup", "iterations"}, {"json", "profile"});
   PITH_CHECK(args.positional.size() == 1,
              "usage: pith bench MODEL [--input ...] [--threads N] [--warmup N] [--iterations N] [--json]");
   auto graph = load_model(args.positional[0]);
@@ -34,6 +36,50 @@ int cmd_bench(const std::vector<std::string>& argv) {
 
   Session session(graph, options);
   for (int64_t i = 0; i < warmup; ++i) session.run(inputs);
+  if (args.flag("profile")) {
+    // A separate profiled session, so that timing every node does not skew the numbers below.
+    SessionOptions profiled = options;
+    profiled.profile = true;
+    Session prof(graph, profiled);
+    prof.run(inputs);
+    std::map<std::string, std::pair<double, int>> by_op;
+    std::vector<double> total(graph->nodes.size(), 0.0);
+    for (int64_t i = 0; i < iterations; ++i) {
+      prof.run(inputs);
+      for (size_t n = 0; n < total.size(); ++n) total[n] += prof.last_run_stats().node_ms[n];
+    }
+    double sum = 0;
+    for (size_t n = 0; n < total.size(); ++n) {
+      auto& node = graph->nodes[n];
+      std::string key = (node.domain.empty() ? "" : node.domain + ".") + node.op_type;
+      by_op[key].first += total[n] / double(iterations);
+      by_op[key].second += 1;
+      sum += total[n] / double(iterations);
+    }
+    std::vector<std::pair<double, std::string>> rows;
+    for (auto& [op, v] : by_op) rows.push_back({v.first, op});
+    std::sort(rows.rbegin(), rows.rend());
+    std::cout << "profile (mean ms per run, by operator)\n";
+    for (auto& [ms, op] : rows)
+      std::cout << "  " << op << std::string(op.size() < 24 ? 24 - op.size() : 1, ' ') << ms << " ms  ("
+                << int(100 * ms / std::max(sum, 1e-9)) << "%, " << by_op[op].second << " nodes)\n";
+    std::vector<std::pair<double, size_t>> slow;
+    for (size_t n = 0; n < total.size(); ++n) slow.push_back({total[n] / double(iterations), n});
+    std::sort(slow.rbegin(), slow.rend());
+    std::cout << "slowest nodes\n";
+    for (size_t i = 0; i < std::min<size_t>(12, slow.size()); ++i) {
+      auto& node = graph->nodes[slow[i].second];
+      std::string shapes;
+      for (auto& in : node.inputs) {
+        if (in.empty()) continue;
+        auto shape = static_shape(*graph, in);
+        shapes += (shapes.empty() ? "" : " ") + (shape ? shape_str(*shape) : std::string("?"));
+      }
+      std::cout << "  " << slow[i].first << " ms  " << node.describe() << "  " << shapes;
+      if (auto macs = node_macs(*graph, node)) std::cout << "  " << double(*macs) / slow[i].first / 1e6 << " GMAC/s";
+      std::cout << "\n";
+    }
+  }
   std::vector<double> ms;
   for (int64_t i = 0; i < iterations; ++i) {
     auto t0 = std::chrono::steady_clock::now();

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace pith {
@@ -35,7 +36,8 @@ class ThreadPool {
       fn(int64_t(0), n);
       return;
     }
-    Task task{&invoke<F>, &fn, n, chunks};
+    using Fn = std::remove_reference_t<F>;
+    Task task{&invoke<Fn>, const_cast<void*>(static_cast<const void*>(&fn)), n, chunks};
     run(task);
   }
 

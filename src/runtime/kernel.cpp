@@ -35,25 +35,40 @@ std::vector<Tensor> KernelContext::run_subgraph(const Graph& body, const std::ve
 #define PITH_KERNEL(OP, FN) void FN(KernelContext&);
 #define PITH_KERNEL_DOMAIN(DOMAIN, OP, FN) void FN(KernelContext&);
 #include "runtime/kernels/kernels.def"
+#include "runtime/kernels/simd/simd.def"
 #undef PITH_KERNEL
 #undef PITH_KERNEL_DOMAIN
 
 namespace {
-const std::map<std::string, KernelFn>& registry() {
-  static const std::map<std::string, KernelFn> table = {
 #define PITH_KERNEL(OP, FN) {OP, &FN},
 #define PITH_KERNEL_DOMAIN(DOMAIN, OP, FN) {std::string(DOMAIN) + "." + OP, &FN},
+const std::map<std::string, KernelFn>& registry() {
+  static const std::map<std::string, KernelFn> table = {
 #include "runtime/kernels/kernels.def"
-#undef PITH_KERNEL
-#undef PITH_KERNEL_DOMAIN
   };
   return table;
+}
+const std::map<std::string, KernelFn>& simd_registry() {
+  static const std::map<std::string, KernelFn> table = {
+#include "runtime/kernels/simd/simd.def"
+  };
+  return table;
+}
+#undef PITH_KERNEL
+#undef PITH_KERNEL_DOMAIN
+
+std::string registry_key(const std::string& domain, const std::string& op_type) {
+  return domain.empty() || domain == "ai.onnx" ? op_type : domain + "." + op_type;
 }
 }  // namespace
 
 KernelFn find_kernel(const std::string& domain, const std::string& op_type) {
-  std::string key = domain.empty() || domain == "ai.onnx" ? op_type : domain + "." + op_type;
-  auto it = registry().find(key);
+  auto it = simd_registry().find(registry_key(domain, op_type));
+  return it != simd_registry().end() ? it->second : find_reference_kernel(domain, op_type);
+}
+
+KernelFn find_reference_kernel(const std::string& domain, const std::string& op_type) {
+  auto it = registry().find(registry_key(domain, op_type));
   return it == registry().end() ? nullptr : it->second;
 }
 

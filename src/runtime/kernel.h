@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "core/thread_pool.h"
 #include "ir/graph.h"
 
 namespace pith {
@@ -23,8 +24,10 @@ using SubgraphRunner =
 class KernelContext {
  public:
   KernelContext(const Node& node, int64_t opset, std::vector<const Tensor*> inputs,
-                std::vector<Tensor>& outputs, const SubgraphRunner* runner)
-      : node_(node), opset_(opset), inputs_(std::move(inputs)), outputs_(outputs), runner_(runner) {}
+                std::vector<Tensor>& outputs, const SubgraphRunner* runner, ThreadPool* pool = nullptr,
+                std::shared_ptr<void>* state = nullptr)
+      : node_(node), opset_(opset), inputs_(std::move(inputs)), outputs_(outputs), runner_(runner),
+        pool_(pool), state_(state) {}
 
   const Node& node() const { return node_; }
   int64_t opset() const { return opset_; }
@@ -53,6 +56,18 @@ class KernelContext {
 
   std::vector<Tensor> run_subgraph(const Graph& body, const std::vector<Tensor>& inputs) const;
 
+  // True when input i is a graph initializer: the same tensor, unchanged, on every run
+  // (kernels may cache work derived from it, such as packed weights).
+  bool input_is_constant(size_t i) const { return i < 64 && ((constant_inputs_ >> i) & 1); }
+  void set_constant_inputs(uint64_t mask) { constant_inputs_ = mask; }
+
+  // The Session's threads (nullptr: run on the calling thread only).
+  ThreadPool* thread_pool() const { return pool_; }
+
+  // Per-node state that lives as long as the Session (e.g. weights packed once for a
+  // SIMD kernel). nullptr when the caller keeps no state (then kernels recompute it).
+  std::shared_ptr<void>* node_state() const { return state_; }
+
   // Throws an Error prefixed with the node's description.
   template <typename... Parts>
   [[noreturn]] void fail(Parts&&... parts) const {
@@ -65,10 +80,17 @@ class KernelContext {
   std::vector<const Tensor*> inputs_;
   std::vector<Tensor>& outputs_;
   const SubgraphRunner* runner_;
+  ThreadPool* pool_;
+  std::shared_ptr<void>* state_;
+  uint64_t constant_inputs_ = 0;
 };
 
-// Kernel lookup by domain and op type; nullptr when pith has no kernel for it.
+// Kernel lookup by domain and op type; nullptr when pith has no kernel for it. The
+// SIMD kernel when there is one (it falls back to the reference for cases it does not
+// cover), else the reference kernel.
 KernelFn find_kernel(const std::string& domain, const std::string& op_type);
+// The portable reference kernel only (tests compare SIMD kernels against it).
+KernelFn find_reference_kernel(const std::string& domain, const std::string& op_type);
 std::vector<std::string> registered_ops();
 
 }  // namespace pith

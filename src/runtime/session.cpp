@@ -1,5 +1,6 @@
 #include "runtime/session.h"
 
+#include <chrono>
 #include <functional>
 #include <unordered_map>
 
@@ -17,6 +18,8 @@ struct Session::Plan {
   std::vector<int> input_slots, output_slots;
   std::vector<std::pair<int, std::string>> outer;  // slots filled from the enclosing scope
   size_t num_slots = 0;
+  mutable std::vector<std::shared_ptr<void>> node_state;  // kernels' per-node state (packed weights)
+  std::vector<uint64_t> constant_inputs;                   // per node: bit i = input i is an initializer
 };
 
 namespace {
@@ -100,6 +103,13 @@ static void build_plans(const Graph& g, std::map<const Graph*, std::unique_ptr<S
   }
   for (auto& v : g.outputs) plan->output_slots.push_back(slot_of(v.name));
   plan->num_slots = slot.size();
+  plan->node_state.resize(g.nodes.size());
+  for (size_t n = 0; n < g.nodes.size(); ++n) {
+    uint64_t mask = 0;
+    for (size_t i = 0; i < g.nodes[n].inputs.size() && i < 64; ++i)
+      if (g.initializers.count(g.nodes[n].inputs[i])) mask |= uint64_t(1) << i;
+    plan->constant_inputs.push_back(mask);
+  }
   // Lifetimes: free each intermediate after its last reader (outputs and inputs kept).
   std::vector<int> last(plan->num_slots, -1);
   for (size_t n = 0; n < g.nodes.size(); ++n) {
@@ -134,6 +144,8 @@ Session::Session(std::shared_ptr<const Graph> graph, SessionOptions options)
     throw Error(msg);
   }
   build_plans(*graph_, plans_);
+  PITH_CHECK(options_.threads >= 1, "threads must be at least 1, got ", options_.threads);
+  if (options_.threads > 1) pool_ = std::make_unique<ThreadPool>(options_.threads);
 }
 
 Session::~Session() = default;
@@ -151,6 +163,8 @@ bool plan_owns_slot(const Session::Plan& plan, int s) {
 struct Runner {
   const std::map<const Graph*, std::unique_ptr<Session::Plan>>& plans;
   RunStats* stats = nullptr;  // filled for the top-level graph only
+  ThreadPool* pool = nullptr;
+  bool profile = false;
 
   std::vector<Tensor> run(const Graph& g, const std::vector<Tensor>& inputs,
                           const std::function<const Tensor*(const std::string&)>& outer_lookup) {
@@ -195,9 +209,16 @@ struct Runner {
       std::vector<Tensor> outs(node.outputs.size());
       auto it = g.domain_opsets.find(node.domain);
       int64_t opset = it != g.domain_opsets.end() ? it->second : g.opset;
-      KernelContext ctx(node, opset, std::move(ins), outs, &sub);
+      KernelContext ctx(node, opset, std::move(ins), outs, &sub, pool, &plan.node_state[n]);
+      ctx.set_constant_inputs(plan.constant_inputs[n]);
       try {
-        plan.kernels[n](ctx);
+        if (top_stats && profile) {
+          auto t0 = std::chrono::steady_clock::now();
+          plan.kernels[n](ctx);
+          top_stats->node_ms[n] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        } else {
+          plan.kernels[n](ctx);
+        }
       } catch (const Error& e) {
         std::string what = e.what();
         if (what.rfind(node.describe(), 0) == 0) throw;
@@ -243,7 +264,8 @@ std::vector<Tensor> Session::run(const std::map<std::string, Tensor>& inputs) {
     }
   }
   stats_ = RunStats{};
-  Runner runner{plans_, &stats_};
+  if (options_.profile) stats_.node_ms.assign(graph_->nodes.size(), 0.0);
+  Runner runner{plans_, &stats_, pool_.get(), options_.profile};
   return runner.run(*graph_, ordered, nullptr);
 }
 

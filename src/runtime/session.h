@@ -2,6 +2,7 @@
 // kernel per node (reporting every unsupported operator at once) and plans value
 // lifetimes; run() checks the inputs against the graph's declared types and shapes
 // (binding symbolic dimensions), executes the nodes, and returns the outputs.
+// One run() at a time per Session (kernels keep per-node state such as packed weights).
 #pragma once
 
 #include <map>
@@ -17,11 +18,13 @@ namespace pith {
 
 struct SessionOptions {
   int threads = 1;
+  bool profile = false;  // time every top-level node (RunStats::node_ms)
 };
 
 // Measured during the last run().
 struct RunStats {
   size_t peak_activation_bytes = 0;  // largest total of intermediate tensors alive at once
+  std::vector<double> node_ms;       // per top-level node, when SessionOptions::profile
 };
 
 struct UnsupportedOp {
@@ -55,6 +58,7 @@ class Session {
   std::shared_ptr<const Graph> graph_;
   SessionOptions options_;
   RunStats stats_;
+  std::unique_ptr<ThreadPool> pool_;
   std::map<const Graph*, std::unique_ptr<Plan>> plans_;
 };
 

@@ -20,7 +20,7 @@ struct SeqOp {
 
   SeqOp(std::string op, std::vector<Tensor> inputs, int64_t opset_ = 17, size_t n_out = 1) : opset(opset_) {
     node.op_type = std::move(op);
-    node.name = "n";
+    node.name.assign(1, 'n');
     ins = std::move(inputs);
     for (size_t k = 0; k < ins.size(); ++k) node.inputs.push_back(ins[k].defined() ? name('i', k) : std::string());
     for (size_t k = 0; k < n_out; ++k) node.outputs.push_back(name('o', k));

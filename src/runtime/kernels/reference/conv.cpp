@@ -234,7 +234,10 @@ TransGeom conv_transpose_geometry(const KernelContext& ctx, const Shape& xs, con
       const int64_t total = full - out_shape[i];
       // A negative total (output_shape larger than the full result) pads at the end, as output_padding would.
       KERNEL_CHECK(ctx, out_shape[i] >= 0, "output_shape values must be >= 0, got ", out_shape[i]);
-      g.pad_begin[i] = auto_pad == "SAME_LOWER" ? total - total / 2 : total / 2;
+      // The spec's split (Python floor division): SAME_UPPER puts the odd unit at the end,
+      // every other mode at the start.
+      const int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
+      g.pad_begin[i] = auto_pad == "SAME_UPPER" ? half : total - half;
       g.out[i] = out_shape[i];
     } else {
       g.pad_begin[i] = pads[i];

@@ -10,6 +10,18 @@
 namespace pith::ref {
 namespace {
 
+// Dot product with eight independent partial sums (vectorizable, short dependency chains).
+template <typename T>
+T dot(const T* __restrict a, const T* __restrict b, int64_t n) {
+  T acc[8] = {};
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8)
+    for (int u = 0; u < 8; ++u) acc[u] += a[k + u] * b[k + u];
+  T s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+  for (; k < n; ++k) s += a[k] * b[k];
+  return s;
+}
+
 template <typename T>
 void gemm_impl(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
                int64_t ldb, T beta, T* C, int64_t ldc) {
@@ -23,6 +35,14 @@ void gemm_impl(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const
     }
   }
   if (K <= 0) return;
+  if (tb && !ta && M < 4) {
+    // A few rows against a transposed B (e.g. a batch-1 Linear layer): both operands are
+    // contiguous along K, so plain dot products beat repacking B.
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j)
+        C[i * ldc + j] += alpha * dot(A + i * lda, B + j * ldb, K);
+    return;
+  }
   constexpr int64_t KB = 128, NB = 256;
   std::vector<T> panel;
   if (tb) panel.resize(size_t(std::min(K, KB) * std::min(N, NB)));
@@ -49,23 +69,7 @@ void gemm_impl(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const
         T* __restrict c1 = C + (i + 1) * ldc + j0;
         T* __restrict c2 = C + (i + 2) * ldc + j0;
         T* __restrict c3 = C + (i + 3) * ldc + j0;
-        int64_t k = 0;
-        for (; k + 2 <= kb; k += 2) {  // two B rows per pass halves the C loads/stores
-          const T a0 = alpha * a_at(i + 0, k0 + k), a1 = alpha * a_at(i + 1, k0 + k);
-          const T a2 = alpha * a_at(i + 2, k0 + k), a3 = alpha * a_at(i + 3, k0 + k);
-          const T e0 = alpha * a_at(i + 0, k0 + k + 1), e1 = alpha * a_at(i + 1, k0 + k + 1);
-          const T e2 = alpha * a_at(i + 2, k0 + k + 1), e3 = alpha * a_at(i + 3, k0 + k + 1);
-          const T* __restrict b = bp + k * ldbp;
-          const T* __restrict bn = b + ldbp;
-          for (int64_t j = 0; j < nb; ++j) {
-            const T bv = b[j], bw = bn[j];
-            c0[j] += a0 * bv + e0 * bw;
-            c1[j] += a1 * bv + e1 * bw;
-            c2[j] += a2 * bv + e2 * bw;
-            c3[j] += a3 * bv + e3 * bw;
-          }
-        }
-        for (; k < kb; ++k) {
+        for (int64_t k = 0; k < kb; ++k) {
           const T a0 = alpha * a_at(i + 0, k0 + k), a1 = alpha * a_at(i + 1, k0 + k);
           const T a2 = alpha * a_at(i + 2, k0 + k), a3 = alpha * a_at(i + 3, k0 + k);
           const T* __restrict b = bp + k * ldbp;

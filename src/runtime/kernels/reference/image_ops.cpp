@@ -268,6 +268,8 @@ void kernel_gridsample(KernelContext& ctx) {
   KERNEL_CHECK(ctx, padding == "zeros" || padding == "border" || padding == "reflection",
                "padding_mode must be zeros, border or reflection, got '", padding, "'");
   const bool align = ctx.attr_int("align_corners", 0) != 0;
+  const int pad_mode = padding == "zeros" ? 0 : padding == "border" ? 1 : 2;
+  const int interp = mode == "nearest" ? 0 : mode == "bilinear" ? 1 : 2;
   const int64_t n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
   const int64_t ho = grid.dim(1), wo = grid.dim(2);
   Tensor out(DType::Float64, {n, c, ho, wo});
@@ -285,9 +287,9 @@ void kernel_gridsample(KernelContext& ctx) {
       // Pixel at integer position (yy, xx) with the padding rule.
       auto pixel = [&](int64_t yy, int64_t xx) -> double {
         if (h == 0 || w == 0) return 0.0;
-        if (padding == "zeros") {
+        if (pad_mode == 0) {
           if (yy < 0 || yy >= h || xx < 0 || xx >= w) return 0.0;
-        } else if (padding == "border") {
+        } else if (pad_mode == 1) {
           yy = std::clamp<int64_t>(yy, 0, h - 1);
           xx = std::clamp<int64_t>(xx, 0, w - 1);
         } else {
@@ -307,23 +309,23 @@ void kernel_gridsample(KernelContext& ctx) {
             *dst = 0.0;  // far outside (or NaN): no pixel contributes
             continue;
           }
-          if (mode == "nearest") {
+          if (interp == 0) {
             fx = std::nearbyint(fx);
             fy = std::nearbyint(fy);
           }
           if (fx < xmin || fx > xmax || fy < ymin || fy > ymax) {
-            if (padding == "border") {
+            if (pad_mode == 1) {
               fx = std::clamp(fx, 0.0, std::max(0.0, double(w) - 1));
               fy = std::clamp(fy, 0.0, std::max(0.0, double(h) - 1));
-            } else if (padding == "reflection") {
+            } else if (pad_mode == 2) {
               fx = reflect_coord(fx, xmin, xmax);
               fy = reflect_coord(fy, ymin, ymax);
             }
           }
           double v;
-          if (mode == "nearest") {
+          if (interp == 0) {
             v = pixel(int64_t(std::nearbyint(fy)), int64_t(std::nearbyint(fx)));
-          } else if (mode == "bilinear") {
+          } else if (interp == 1) {
             const int64_t x1 = int64_t(std::floor(fx)), y1 = int64_t(std::floor(fy));
             const double dx = fx - double(x1), dy = fy - double(y1);
             v = (1 - dy) * ((1 - dx) * pixel(y1, x1) + dx * pixel(y1, x1 + 1)) +
@@ -360,6 +362,7 @@ void kernel_roialign(KernelContext& ctx) {
                "], got ", shape_str(bidx.shape()));
   const std::string mode = ctx.attr_string("mode", "avg");
   KERNEL_CHECK(ctx, mode == "avg" || mode == "max", "mode must be avg or max, got '", mode, "'");
+  const bool avg = mode == "avg";
   const int64_t oh = ctx.attr_int("output_height", 1), ow = ctx.attr_int("output_width", 1);
   const int64_t sampling = ctx.attr_int("sampling_ratio", 0);
   KERNEL_CHECK(ctx, oh > 0 && ow > 0, "output_height and output_width must be positive");
@@ -422,7 +425,7 @@ void kernel_roialign(KernelContext& ctx) {
           double acc = 0;
           bool first = true;
           for (const auto& s : samples) {
-            if (mode == "avg") {
+            if (avg) {
               if (s.w1 == 0 && s.w2 == 0 && s.w3 == 0 && s.w4 == 0) continue;
               acc += s.w1 * img[s.o1] + s.w2 * img[s.o2] + s.w3 * img[s.o3] + s.w4 * img[s.o4];
             } else {
@@ -433,7 +436,7 @@ void kernel_roialign(KernelContext& ctx) {
               first = false;
             }
           }
-          op[((r * c + ch) * oh + ph) * ow + pw] = mode == "avg" ? acc / count : acc;
+          op[((r * c + ch) * oh + ph) * ow + pw] = avg ? acc / count : acc;
         }
       }
   }

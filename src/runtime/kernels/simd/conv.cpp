@@ -1,0 +1,247 @@
+// Fast float32 2-D convolution in NCHW for Conv and pith.FusedConv. Weights are packed
+// once per node (kept in the node's state). Depthwise convolutions use the depthwise
+// kernel; every other grouping runs as a packed SGEMM per group,
+//   Y[g] (Mg x OH*OW) = W[g] (Mg x Cg*KH*KW) * im2col(X[g]) (Cg*KH*KW x OH*OW),
+// with im2col written straight into packed-B panels one column block at a time, so
+// the column matrix is never materialized. Work is split over (row chunk, column
+// block) tiles by index, so results are identical for any thread count. Anything
+// else (other ranks or types) goes to the reference kernel.
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include "runtime/kernel.h"
+#include "runtime/kernels/activation.h"
+#include "runtime/kernels/reference/spatial.h"
+#include "runtime/kernels/simd/depthwise.h"
+#include "runtime/kernels/simd/scratch.h"
+#include "runtime/kernels/simd/sgemm.h"
+
+namespace pith {
+
+void kernel_conv(KernelContext& ctx);        // reference
+void kernel_fused_conv(KernelContext& ctx);  // reference
+
+namespace {
+
+struct ConvShape {
+  int64_t N, C, H, W, M, KH, KW, OH, OW, group;
+  int64_t sh, sw, dh, dw, pt, pl;
+  int64_t Cg() const { return C / group; }
+  int64_t Mg() const { return M / group; }
+  int64_t K() const { return Cg() * KH * KW; }
+  bool depthwise() const { return group == C && M == C && group > 1; }
+  bool pointwise() const { return KH == 1 && KW == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0; }
+};
+
+struct PackedConv {
+  const void* source = nullptr;  // W data the packing came from
+  Shape w_shape;
+  int64_t mr = 0;                // panel height it was packed for (the SIMD target's)
+  int64_t group_stride = 0;      // floats per packed group
+  std::shared_ptr<float> packed; // 64-byte aligned
+};
+
+std::shared_ptr<float> aligned_floats(size_t n) {
+  size_t bytes = std::max<size_t>(64, (n * sizeof(float) + 63) / 64 * 64);
+  float* p = static_cast<float*>(std::aligned_alloc(64, bytes));
+  if (!p) throw std::bad_alloc();
+  return std::shared_ptr<float>(p, [](float* q) { std::free(q); });
+}
+
+const PackedConv& packed_weights(KernelContext& ctx, const Tensor& w, const ConvShape& s) {
+  // Cache only weights that are initializers: a runtime tensor may reuse an address.
+  std::shared_ptr<void>* slot = ctx.input_is_constant(1) ? ctx.node_state() : nullptr;
+  auto* cached = slot && *slot ? static_cast<PackedConv*>(slot->get()) : nullptr;
+  if (cached && cached->source == w.raw() && cached->w_shape == w.shape() && cached->mr == simd::sgemm_mr())
+    return *cached;
+  auto pc = std::make_shared<PackedConv>();
+  pc->source = w.raw();
+  pc->w_shape = w.shape();
+  pc->mr = simd::sgemm_mr();
+  const float* wd = w.data<float>();
+  if (s.depthwise()) {
+    pc->group_stride = s.KH * s.KW;  // plain copy: one KH x KW filter per channel
+    pc->packed = aligned_floats(size_t(w.numel()));
+    std::memcpy(pc->packed.get(), wd, w.nbytes());
+  } else {
+    const int64_t Mg = s.Mg(), K = s.K();
+    pc->group_stride = int64_t(simd::packed_a_floats(Mg, K));
+    pc->packed = aligned_floats(size_t(pc->group_stride * s.group));
+    for (int64_t g = 0; g < s.group; ++g)
+      simd::pack_a(wd + g * Mg * K, K, 1, Mg, K, pc->packed.get() + g * pc->group_stride);
+  }
+  if (!slot) {  // no state kept: hold it in a thread-local holder for this call
+    thread_local std::shared_ptr<PackedConv> holder;
+    holder = pc;
+    return *holder;
+  }
+  *slot = pc;
+  return *pc;
+}
+
+// Writes columns [j0, j0 + nc) of im2col(x) (one group: Cg channels) as packed-B panels.
+void pack_im2col(const ConvShape& s, const float* x, int64_t j0, int64_t nc, float* out) {
+  const int64_t nr = simd::sgemm_nr(), K = s.K(), HW = s.H * s.W;
+  for (int64_t q = 0; q < nc; q += nr) {
+    const int64_t cols = std::min(nr, nc - q);
+    float* panel = out + q * K;
+    // Runs of consecutive output pixels within one output row.
+    struct Run { int64_t t, len, oy, ox; };
+    Run runs[64];
+    int nruns = 0;
+    for (int64_t t = 0; t < cols;) {
+      const int64_t j = j0 + q + t, oy = j / s.OW, ox = j % s.OW;
+      const int64_t len = std::min(cols - t, s.OW - ox);
+      runs[nruns++] = {t, len, oy, ox};
+      t += len;
+    }
+    int64_t k = 0;
+    for (int64_t c = 0; c < s.Cg(); ++c) {
+      const float* plane = x + c * HW;
+      for (int64_t ky = 0; ky < s.KH; ++ky) {
+        for (int64_t kx = 0; kx < s.KW; ++kx, ++k) {
+          float* dst = panel + k * nr;
+          for (int r = 0; r < nruns; ++r) {
+            const Run& run = runs[r];
+            float* d = dst + run.t;
+            const int64_t iy = run.oy * s.sh - s.pt + ky * s.dh;
+            if (iy < 0 || iy >= s.H) {
+              std::memset(d, 0, size_t(run.len) * sizeof(float));
+              continue;
+            }
+            const float* row = plane + iy * s.W;
+            const int64_t ix0 = run.ox * s.sw - s.pl + kx * s.dw;
+            // Outputs i in [lo, hi) read inside the row: 0 <= ix0 + i*sw < W.
+            int64_t lo = ix0 >= 0 ? 0 : (-ix0 + s.sw - 1) / s.sw;
+            int64_t hi = ix0 >= s.W ? 0 : std::min(run.len, (s.W - 1 - ix0) / s.sw + 1);
+            lo = std::min(lo, run.len);
+            hi = std::max(hi, lo);
+            for (int64_t i = 0; i < lo; ++i) d[i] = 0.f;
+            if (s.sw == 1) {
+              std::memcpy(d + lo, row + ix0 + lo, size_t(hi - lo) * sizeof(float));
+            } else {
+              for (int64_t i = lo; i < hi; ++i) d[i] = row[ix0 + i * s.sw];
+            }
+            for (int64_t i = hi; i < run.len; ++i) d[i] = 0.f;
+          }
+          for (int64_t t = cols; t < nr; ++t) dst[t] = 0.f;
+        }
+      }
+    }
+  }
+}
+
+bool read_shape(KernelContext& ctx, const Tensor& x, const Tensor& w, ConvShape& s) {
+  if (x.dtype() != DType::Float32 || w.dtype() != DType::Float32 || x.rank() != 4 || w.rank() != 4) return false;
+  s.N = x.dim(0);
+  s.C = x.dim(1);
+  s.H = x.dim(2);
+  s.W = x.dim(3);
+  s.M = w.dim(0);
+  s.KH = w.dim(2);
+  s.KW = w.dim(3);
+  s.group = ctx.attr_int("group", 1);
+  if (s.group < 1 || s.C != w.dim(1) * s.group || s.M % s.group != 0) return false;  // reference reports it
+  if (ctx.has_attr("kernel_shape") && ctx.attr_ints("kernel_shape") != std::vector<int64_t>{s.KH, s.KW}) return false;
+  ref::Window win;
+  win.kernel = {s.KH, s.KW};
+  ref::forward_window(ctx, {s.H, s.W}, win, true, false);
+  s.OH = win.out[0];
+  s.OW = win.out[1];
+  s.sh = win.strides[0];
+  s.sw = win.strides[1];
+  s.dh = win.dilations[0];
+  s.dw = win.dilations[1];
+  s.pt = win.pad_begin[0];
+  s.pl = win.pad_begin[1];
+  return s.OH > 0 && s.OW > 0;
+}
+
+void run_fast_conv(KernelContext& ctx, bool fused) {
+  const Tensor& x = ctx.input(0);
+  const Tensor& w = ctx.input(1);
+  ConvShape s{};
+  const Tensor* bias = ctx.has_input(2) ? &ctx.input(2) : nullptr;
+  const Tensor* residual = fused && ctx.has_input(3) ? &ctx.input(3) : nullptr;
+  if (!read_shape(ctx, x, w, s) || (bias && (bias->dtype() != DType::Float32 || bias->numel() != s.M)) ||
+      (residual && (residual->dtype() != DType::Float32 || residual->shape() != Shape{s.N, s.M, s.OH, s.OW}))) {
+    fused ? kernel_fused_conv(ctx) : kernel_conv(ctx);
+    return;
+  }
+  const Activation act = fused ? activation_from_node(ctx.node()) : Activation{};
+  const PackedConv& pc = packed_weights(ctx, w, s);
+  Tensor& y = ctx.allocate_output(0, DType::Float32, {s.N, s.M, s.OH, s.OW});
+  const float* xd = x.data<float>();
+  const float* bd = bias ? bias->data<float>() : nullptr;
+  const float* rd = residual ? residual->data<float>() : nullptr;
+  float* yd = y.data<float>();
+  const int64_t HW = s.H * s.W, OHW = s.OH * s.OW;
+  ThreadPool* pool = ctx.thread_pool();
+  auto parallel = [&](int64_t n, int64_t grain, auto&& fn) {
+    if (pool) pool->parallel_for(n, grain, fn);
+    else fn(int64_t(0), n);
+  };
+
+  if (s.depthwise()) {
+    simd::DepthwiseParams p;
+    p.H = s.H; p.W = s.W; p.OH = s.OH; p.OW = s.OW; p.KH = s.KH; p.KW = s.KW;
+    p.stride_h = s.sh; p.stride_w = s.sw; p.dilation_h = s.dh; p.dilation_w = s.dw;
+    p.pad_top = s.pt; p.pad_left = s.pl;
+    const int64_t scratch = simd::depthwise_scratch_floats(p);
+    parallel(s.N * s.C, 1, [&](int64_t b, int64_t e) {
+      float* buf = simd::thread_scratch(size_t(scratch));
+      for (int64_t i = b; i < e; ++i) {
+        const int64_t c = i % s.C;
+        simd::depthwise_conv2d_plane(p, xd + i * HW, pc.packed.get() + c * pc.group_stride, bd ? bd[c] : 0.f,
+                                     rd ? rd + i * OHW : nullptr, act, yd + i * OHW, buf);
+      }
+    });
+    return;
+  }
+
+  const int64_t Mg = s.Mg(), Cg = s.Cg(), K = s.K(), nr = simd::sgemm_nr(), mr = simd::sgemm_mr();
+  // Column blocks sized so one packed block (K x NC floats) stays in L2.
+  int64_t nc = std::max<int64_t>(nr, (int64_t(256 * 1024 / 4) / std::max<int64_t>(K, 1)) / nr * nr);
+  nc = std::min(nc, (OHW + nr - 1) / nr * nr);
+  const int64_t col_blocks = (OHW + nc - 1) / nc;
+  const int threads = pool ? pool->threads() : 1;
+  // Split rows too when there are fewer column blocks than threads (small late layers).
+  int64_t row_chunks = 1;
+  if (col_blocks * s.N * s.group < threads) {
+    row_chunks = std::min<int64_t>((Mg + mr - 1) / mr, (threads + col_blocks - 1) / col_blocks);
+  }
+  const int64_t rows_per_chunk = ((Mg + mr - 1) / mr + row_chunks - 1) / row_chunks * mr;
+  const int64_t tiles = s.N * s.group * col_blocks * row_chunks;
+  parallel(tiles, 1, [&](int64_t b, int64_t e) {
+    float* packed_b = simd::thread_scratch(simd::packed_b_floats(nc, K));
+    for (int64_t t = b; t < e; ++t) {
+      const int64_t rc = t % row_chunks, cb = (t / row_chunks) % col_blocks;
+      const int64_t g = (t / row_chunks / col_blocks) % s.group, n = t / row_chunks / col_blocks / s.group;
+      const int64_t j0 = cb * nc, cols = std::min(nc, OHW - j0);
+      const int64_t m0 = rc * rows_per_chunk, rows = std::min(rows_per_chunk, Mg - m0);
+      if (rows <= 0) continue;
+      const float* xg = xd + (n * s.C + g * Cg) * HW;
+      if (s.pointwise()) {
+        simd::pack_b(xg + j0, HW, 1, K, cols, packed_b);
+      } else {
+        pack_im2col(s, xg, j0, cols, packed_b);
+      }
+      const int64_t out_off = (n * s.M + g * Mg + m0) * OHW + j0;
+      simd::GemmEpilogue ep;
+      ep.bias_per_row = bd ? bd + g * Mg + m0 : nullptr;
+      ep.residual = rd ? rd + out_off : nullptr;
+      ep.activation = act;
+      // Residual rows are addressed relative to the tile, like C.
+      simd::sgemm_packed(rows, cols, K, pc.packed.get() + g * pc.group_stride + m0 * K, packed_b, yd + out_off,
+                         OHW, ep);
+    }
+  });
+}
+
+}  // namespace
+
+void kernel_conv_fast(KernelContext& ctx) { run_fast_conv(ctx, false); }
+void kernel_fused_conv_fast(KernelContext& ctx) { run_fast_conv(ctx, true); }
+
+}  // namespace pith

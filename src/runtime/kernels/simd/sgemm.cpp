@@ -1,0 +1,193 @@
+// SGEMM micro-kernels, one source for every Highway target (AVX-512, AVX2, SSE4, NEON).
+// The micro-kernel computes an MR x NR tile of C with MR*2 vector accumulators: per k it
+// loads two vectors of packed B and broadcasts MR values of packed A.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "runtime/kernels/simd/sgemm.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "runtime/kernels/simd/sgemm.h"
+#include "runtime/kernels/simd/simd_activation-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace pith::simd {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using DF = hn::ScalableTag<float>;
+
+// Rows per tile: targets with 32 vector registers take 8 rows (16 accumulators),
+// 16-register targets take 6 (12 accumulators + 2 B vectors + 1 broadcast).
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3 || HWY_TARGET == HWY_EMU128 || \
+    HWY_TARGET == HWY_SCALAR
+constexpr int kMR = 6;
+#else
+constexpr int kMR = 8;
+#endif
+
+int64_t MR() { return kMR; }
+int64_t NR() { return int64_t(2 * hn::Lanes(DF())); }
+
+void ActivationInplace(float* x, int64_t n, const Activation& act) {
+  if (act.kind == ActivationKind::None) return;
+  const DF d;
+  const int64_t L = int64_t(hn::Lanes(d));
+  int64_t i = 0;
+  for (; i + L <= n; i += L) hn::StoreU(Activate(d, hn::LoadU(d, x + i), act), d, x + i);
+  if (i < n) {
+    HWY_ALIGN float buf[(HWY_MAX_BYTES / sizeof(float))] = {};
+    std::memcpy(buf, x + i, size_t(n - i) * sizeof(float));
+    hn::Store(Activate(d, hn::Load(d, buf), act), d, buf);
+    std::memcpy(x + i, buf, size_t(n - i) * sizeof(float));
+  }
+}
+
+void PackA(const float* src, int64_t rs, int64_t cs, int64_t M, int64_t K, float* out) {
+  for (int64_t p = 0; p < M; p += kMR) {
+    const int64_t rows = std::min<int64_t>(kMR, M - p);
+    float* panel = out + p * K;
+    if (cs == 1) {
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* row = src + (p + r) * rs;
+        for (int64_t k = 0; k < K; ++k) panel[k * kMR + r] = row[k];
+      }
+    } else {
+      for (int64_t k = 0; k < K; ++k)
+        for (int64_t r = 0; r < rows; ++r) panel[k * kMR + r] = src[(p + r) * rs + k * cs];
+    }
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t r = rows; r < kMR; ++r) panel[k * kMR + r] = 0.0f;
+  }
+}
+
+void PackB(const float* src, int64_t rs, int64_t cs, int64_t K, int64_t N, float* out) {
+  const int64_t nr = NR();
+  for (int64_t q = 0; q < N; q += nr) {
+    const int64_t cols = std::min<int64_t>(nr, N - q);
+    float* panel = out + q * K;
+    for (int64_t k = 0; k < K; ++k) {
+      float* dst = panel + k * nr;
+      if (cs == 1) {
+        std::memcpy(dst, src + k * rs + q, size_t(cols) * sizeof(float));
+      } else {
+        for (int64_t c = 0; c < cols; ++c) dst[c] = src[k * rs + (q + c) * cs];
+      }
+      for (int64_t c = cols; c < nr; ++c) dst[c] = 0.0f;
+    }
+  }
+}
+
+// One MR x NR tile: acc = A_panel * B_panel over K, then epilogue and store of the
+// valid rows x cols.
+HWY_INLINE void Tile(int64_t K, const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, float* c, int64_t ldc,
+                     int64_t rows, int64_t cols, int64_t row0, int64_t col0, const GemmEpilogue& ep) {
+  const DF d;
+  const size_t L = hn::Lanes(d);
+  using V = hn::Vec<DF>;
+  V acc0[kMR], acc1[kMR];
+  for (int r = 0; r < kMR; ++r) {
+    acc0[r] = hn::Zero(d);
+    acc1[r] = hn::Zero(d);
+  }
+  for (int64_t k = 0; k < K; ++k) {
+    const V b0 = hn::LoadU(d, b + k * 2 * L);
+    const V b1 = hn::LoadU(d, b + k * 2 * L + L);
+    const float* ak = a + k * kMR;
+#pragma GCC unroll 8
+    for (int r = 0; r < kMR; ++r) {
+      const V av = hn::Set(d, ak[r]);
+      acc0[r] = hn::MulAdd(av, b0, acc0[r]);
+      acc1[r] = hn::MulAdd(av, b1, acc1[r]);
+    }
+  }
+  const bool full = cols == int64_t(2 * L);
+  for (int r = 0; r < rows; ++r) {
+    V v0 = acc0[r], v1 = acc1[r];
+    const int64_t m = row0 + r;
+    if (ep.bias_per_row) {
+      const V bias = hn::Set(d, ep.bias_per_row[m]);
+      v0 = hn::Add(v0, bias);
+      v1 = hn::Add(v1, bias);
+    }
+    float* crow = c + r * ldc;
+    if (full) {
+      if (ep.bias_per_col) {
+        v0 = hn::Add(v0, hn::LoadU(d, ep.bias_per_col + col0));
+        v1 = hn::Add(v1, hn::LoadU(d, ep.bias_per_col + col0 + L));
+      }
+      if (ep.residual) {
+        const float* res = ep.residual + m * ldc + col0;
+        v0 = hn::Add(v0, hn::LoadU(d, res));
+        v1 = hn::Add(v1, hn::LoadU(d, res + L));
+      }
+      hn::StoreU(Activate(d, v0, ep.activation), d, crow);
+      hn::StoreU(Activate(d, v1, ep.activation), d, crow + L);
+    } else {
+      HWY_ALIGN float buf[2 * (HWY_MAX_BYTES / sizeof(float))];
+      hn::Store(v0, d, buf);
+      hn::Store(v1, d, buf + L);
+      for (int64_t j = 0; j < cols; ++j) {
+        if (ep.bias_per_col) buf[j] += ep.bias_per_col[col0 + j];
+        if (ep.residual) buf[j] += ep.residual[m * ldc + col0 + j];
+      }
+      hn::Store(Activate(d, hn::Load(d, buf), ep.activation), d, buf);
+      hn::Store(Activate(d, hn::Load(d, buf + L), ep.activation), d, buf + L);
+      std::memcpy(crow, buf, size_t(cols) * sizeof(float));
+    }
+  }
+}
+
+void SgemmPacked(int64_t M, int64_t N, int64_t K, const float* pa, const float* pb, float* C, int64_t ldc,
+                 const GemmEpilogue& ep) {
+  const int64_t nr = NR();
+  // Rows outer: the A panel (MR x K) stays in L1 while every B panel streams from L2.
+  for (int64_t m = 0; m < M; m += kMR) {
+    const int64_t rows = std::min<int64_t>(kMR, M - m);
+    const float* a = pa + m * K;
+    for (int64_t n = 0; n < N; n += nr) {
+      const int64_t cols = std::min<int64_t>(nr, N - n);
+      Tile(K, a, pb + n * K, C + m * ldc + n, ldc, rows, cols, m, n, ep);
+    }
+  }
+}
+
+const char* TargetName() { return hwy::TargetName(HWY_TARGET); }
+
+}  // namespace HWY_NAMESPACE
+}  // namespace pith::simd
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace pith::simd {
+
+HWY_EXPORT(MR);
+HWY_EXPORT(NR);
+HWY_EXPORT(PackA);
+HWY_EXPORT(PackB);
+HWY_EXPORT(SgemmPacked);
+HWY_EXPORT(ActivationInplace);
+HWY_EXPORT(TargetName);
+
+// Not cached: tests switch targets (hwy::SetSupportedTargetsForTest) within a process.
+int64_t sgemm_mr() { return HWY_DYNAMIC_DISPATCH(MR)(); }
+int64_t sgemm_nr() { return HWY_DYNAMIC_DISPATCH(NR)(); }
+void pack_a(const float* src, int64_t rs, int64_t cs, int64_t M, int64_t K, float* out) {
+  HWY_DYNAMIC_DISPATCH(PackA)(src, rs, cs, M, K, out);
+}
+void pack_b(const float* src, int64_t rs, int64_t cs, int64_t K, int64_t N, float* out) {
+  HWY_DYNAMIC_DISPATCH(PackB)(src, rs, cs, K, N, out);
+}
+void sgemm_packed(int64_t M, int64_t N, int64_t K, const float* pa, const float* pb, float* C, int64_t ldc,
+                  const GemmEpilogue& ep) {
+  HWY_DYNAMIC_DISPATCH(SgemmPacked)(M, N, K, pa, pb, C, ldc, ep);
+}
+void activation_inplace(float* x, int64_t n, const Activation& act) {
+  HWY_DYNAMIC_DISPATCH(ActivationInplace)(x, n, act);
+}
+const char* simd_target_name() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }
+
+}  // namespace pith::simd
+#endif  // HWY_ONCE
