@@ -34,6 +34,12 @@ Tensor Tensor::view(DType dtype, Shape shape, void* data) {
   return t;
 }
 
+Tensor Tensor::view(DType dtype, Shape shape, void* data, std::shared_ptr<void> owner) {
+  Tensor t = view(dtype, std::move(shape), data);
+  t.storage_ = std::move(owner);
+  return t;
+}
+
 Tensor Tensor::clone() const {
   Tensor t(dtype_, shape_);
   if (nbytes()) std::memcpy(t.data_, data_, nbytes());

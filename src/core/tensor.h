@@ -20,6 +20,8 @@ class Tensor {
   Tensor(DType dtype, Shape shape);
   // Views external memory (not owned; must outlive the tensor and its copies).
   static Tensor view(DType dtype, Shape shape, void* data);
+  // Views memory inside a block kept alive by `owner` (an arena slot, a mapped file).
+  static Tensor view(DType dtype, Shape shape, void* data, std::shared_ptr<void> owner);
 
   template <typename T>
   static Tensor from_vector(const std::vector<T>& values, Shape shape) {

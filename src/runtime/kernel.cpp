@@ -16,7 +16,12 @@ const Tensor& KernelContext::input(size_t i) const {
 }
 
 Tensor& KernelContext::allocate_output(size_t i, DType dtype, Shape shape) {
-  set_output(i, Tensor(dtype, std::move(shape)));
+  set_output(i, allocator_ ? allocator_->allocate(i, dtype, std::move(shape), true) : Tensor(dtype, std::move(shape)));
+  return outputs_[i];
+}
+
+Tensor& KernelContext::allocate_output_uninitialized(size_t i, DType dtype, Shape shape) {
+  set_output(i, allocator_ ? allocator_->allocate(i, dtype, std::move(shape), false) : Tensor(dtype, std::move(shape)));
   return outputs_[i];
 }
 

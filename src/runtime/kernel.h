@@ -16,6 +16,13 @@ namespace pith {
 class KernelContext;
 using KernelFn = void (*)(KernelContext&);
 
+// Where a node's outputs are allocated (the Session's arena, or the heap).
+class OutputAllocator {
+ public:
+  virtual ~OutputAllocator() = default;
+  virtual Tensor allocate(size_t output, DType dtype, Shape shape, bool zero_fill) = 0;
+};
+
 // Runs a subgraph (If/Loop/Scan bodies) with the given inputs; outer-scope values resolve
 // against the enclosing run. Provided by the Session.
 using SubgraphRunner =
@@ -40,7 +47,11 @@ class KernelContext {
   size_t num_outputs() const { return outputs_.size(); }
   // False when the node leaves the i-th output unnamed (optional outputs).
   bool wants_output(size_t i) const { return i < node_.outputs.size() && !node_.outputs[i].empty(); }
+  // A zero-filled output tensor (in the Session's arena once memory is planned).
   Tensor& allocate_output(size_t i, DType dtype, Shape shape);
+  // The same without zero-filling, for kernels that write every element.
+  Tensor& allocate_output_uninitialized(size_t i, DType dtype, Shape shape);
+  void set_allocator(OutputAllocator* allocator) { allocator_ = allocator; }
   void set_output(size_t i, Tensor t);
 
   int64_t attr_int(const std::string& k, int64_t d) const { return node_.attr_int(k, d); }
@@ -83,6 +94,7 @@ class KernelContext {
   ThreadPool* pool_;
   std::shared_ptr<void>* state_;
   uint64_t constant_inputs_ = 0;
+  OutputAllocator* allocator_ = nullptr;
 };
 
 // Kernel lookup by domain and op type; nullptr when pith has no kernel for it. The

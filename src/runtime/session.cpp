@@ -1,10 +1,13 @@
 #include "runtime/session.h"
 
 #include <chrono>
+#include <cstring>
 #include <functional>
+#include <optional>
 #include <unordered_map>
 
 #include "ir/verify.h"
+#include "runtime/memory/planner.h"
 
 namespace pith {
 
@@ -20,6 +23,7 @@ struct Session::Plan {
   size_t num_slots = 0;
   mutable std::vector<std::shared_ptr<void>> node_state;  // kernels' per-node state (packed weights)
   std::vector<uint64_t> constant_inputs;                   // per node: bit i = input i is an initializer
+  std::vector<int64_t> last_use;                           // per slot: last node reading it (outputs: #nodes)
 };
 
 namespace {
@@ -122,6 +126,8 @@ static void build_plans(const Graph& g, std::map<const Graph*, std::unique_ptr<S
           if (slot.count(name)) last[size_t(slot[name])] = int(n);
     }
   }
+  plan->last_use.assign(last.begin(), last.end());
+  for (int s : plan->output_slots) plan->last_use[size_t(s)] = int64_t(g.nodes.size());
   for (int s : plan->output_slots) last[size_t(s)] = -1;
   plan->node_frees.resize(g.nodes.size());
   for (size_t s = 0; s < last.size(); ++s) if (last[s] >= 0) plan->node_frees[size_t(last[s])].push_back(int(s));
@@ -150,7 +156,110 @@ Session::Session(std::shared_ptr<const Graph> graph, SessionOptions options)
 
 Session::~Session() = default;
 
+// The planned arena of the top-level graph, and the recording that plans it.
+struct Session::Arena {
+  struct Slot {
+    size_t offset = 0, bytes = 0;
+    bool planned = false;
+  };
+  struct Buffer {
+    size_t bytes;
+    int64_t first, last;
+    const char* ptr;
+  };
+  bool active = false;     // runs place planned outputs in `block`
+  bool recording = false;  // this run records buffers to plan from
+  bool mismatch = false;   // an output did not fit its planned slot this run
+  std::shared_ptr<void> block;
+  std::vector<std::vector<Slot>> slots;          // per node, per output
+  std::vector<Buffer> buffers;                   // recorded this run
+  std::map<const char*, size_t> by_address;      // buffer start -> index (recording)
+  std::vector<std::vector<int64_t>> buffer_of;   // per node, per output: recorded buffer or -1
+  size_t arena_bytes = 0, lower_bound = 0;
+
+  void start_run(const Graph& g) {
+    mismatch = false;
+    recording = !active;
+    if (recording) {
+      buffers.clear();
+      by_address.clear();
+      buffer_of.assign(g.nodes.size(), {});
+      for (size_t n = 0; n < g.nodes.size(); ++n) buffer_of[n].assign(g.nodes[n].outputs.size(), -1);
+    }
+  }
+
+  // The recorded buffer whose bytes contain `p`, if any.
+  Buffer* containing(const void* p) {
+    auto it = by_address.upper_bound(static_cast<const char*>(p));
+    if (it == by_address.begin()) return nullptr;
+    --it;
+    Buffer& b = buffers[it->second];
+    const char* c = static_cast<const char*>(p);
+    return c >= b.ptr && c < b.ptr + std::max<size_t>(b.bytes, 1) ? &b : nullptr;
+  }
+
+  void finish_run() {
+    if (mismatch) {  // shapes changed: record and re-plan on the next run
+      active = false;
+      return;
+    }
+    if (!recording) return;
+    recording = false;
+    std::vector<BufferLifetime> lifetimes;
+    for (auto& b : buffers) lifetimes.push_back({b.bytes, b.first, b.last});
+    MemoryPlan plan = plan_memory(lifetimes);
+    arena_bytes = plan.arena_bytes;
+    lower_bound = plan.lower_bound;
+    size_t bytes = std::max<size_t>(64, (arena_bytes + 63) / 64 * 64);
+    void* p = std::aligned_alloc(64, bytes);
+    if (!p) throw std::bad_alloc();
+    block = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+    slots.assign(buffer_of.size(), {});
+    for (size_t n = 0; n < buffer_of.size(); ++n) {
+      slots[n].assign(buffer_of[n].size(), Slot{});
+      for (size_t o = 0; o < buffer_of[n].size(); ++o) {
+        int64_t b = buffer_of[n][o];
+        if (b >= 0) slots[n][o] = {plan.offsets[size_t(b)], buffers[size_t(b)].bytes, true};
+      }
+    }
+    buffers.clear();
+    by_address.clear();
+    active = true;
+  }
+};
+
 namespace {
+
+// Allocates one top-level node's outputs: from the arena when planned, else the heap
+// (recording them when the Session is planning).
+class NodeAllocator : public OutputAllocator {
+ public:
+  NodeAllocator(Session::Arena& arena, size_t node) : arena_(arena), node_(node) {}
+  Tensor allocate(size_t output, DType dtype, Shape shape, bool zero_fill) override {
+    const size_t bytes = size_t(shape_numel(shape)) * dtype_size(dtype);
+    if (arena_.active) {
+      auto& slots = arena_.slots[node_];
+      if (output < slots.size() && slots[output].planned && bytes <= slots[output].bytes) {
+        char* p = static_cast<char*>(arena_.block.get()) + slots[output].offset;
+        if (zero_fill && bytes) std::memset(p, 0, bytes);
+        return Tensor::view(dtype, std::move(shape), p, arena_.block);
+      }
+      arena_.mismatch = true;
+    }
+    Tensor t(dtype, std::move(shape));
+    if (arena_.recording && output < arena_.buffer_of[node_].size()) {
+      size_t index = arena_.buffers.size();
+      arena_.buffers.push_back({bytes, int64_t(node_), int64_t(node_), static_cast<const char*>(t.raw())});
+      arena_.by_address[static_cast<const char*>(t.raw())] = index;
+      arena_.buffer_of[node_][output] = int64_t(index);
+    }
+    return t;
+  }
+
+ private:
+  Session::Arena& arena_;
+  size_t node_;
+};
 
 // True for slots written by nodes (not inputs, initializers or outer-scope values).
 bool plan_owns_slot(const Session::Plan& plan, int s) {
@@ -165,6 +274,7 @@ struct Runner {
   RunStats* stats = nullptr;  // filled for the top-level graph only
   ThreadPool* pool = nullptr;
   bool profile = false;
+  Session::Arena* arena = nullptr;  // top-level graph only
 
   std::vector<Tensor> run(const Graph& g, const std::vector<Tensor>& inputs,
                           const std::function<const Tensor*(const std::string&)>& outer_lookup) {
@@ -201,6 +311,8 @@ struct Runner {
 
     RunStats* top_stats = stats;
     stats = nullptr;
+    Session::Arena* top_arena = arena;
+    arena = nullptr;
     size_t live = 0;
     for (size_t n = 0; n < g.nodes.size(); ++n) {
       const Node& node = g.nodes[n];
@@ -211,6 +323,11 @@ struct Runner {
       int64_t opset = it != g.domain_opsets.end() ? it->second : g.opset;
       KernelContext ctx(node, opset, std::move(ins), outs, &sub, pool, &plan.node_state[n]);
       ctx.set_constant_inputs(plan.constant_inputs[n]);
+      std::optional<NodeAllocator> allocator;
+      if (top_arena) {
+        allocator.emplace(*top_arena, n);
+        ctx.set_allocator(&*allocator);
+      }
       try {
         if (top_stats && profile) {
           auto t0 = std::chrono::steady_clock::now();
@@ -229,6 +346,11 @@ struct Runner {
         if (s < 0) continue;
         if (!outs[o].defined()) ctx.fail("output ", o, " ('", node.outputs[o], "') was not produced");
         live += outs[o].nbytes();
+        if (top_arena && top_arena->recording && outs[o].nbytes()) {
+          // Whatever buffer this value lives in (its own or one it aliases) must
+          // survive until the value's last reader.
+          if (auto* b = top_arena->containing(outs[o].raw())) b->last = std::max(b->last, plan.last_use[size_t(s)]);
+        }
         values[size_t(s)] = std::move(outs[o]);
       }
       if (top_stats) top_stats->peak_activation_bytes = std::max(top_stats->peak_activation_bytes, live);
@@ -265,8 +387,23 @@ std::vector<Tensor> Session::run(const std::map<std::string, Tensor>& inputs) {
   }
   stats_ = RunStats{};
   if (options_.profile) stats_.node_ms.assign(graph_->nodes.size(), 0.0);
-  Runner runner{plans_, &stats_, pool_.get(), options_.profile};
-  return runner.run(*graph_, ordered, nullptr);
+  if (!arena_) arena_ = std::make_unique<Arena>();
+  arena_->start_run(*graph_);
+  const bool planned = arena_->active;
+  Runner runner{plans_, &stats_, pool_.get(), options_.profile, arena_.get()};
+  std::vector<Tensor> outputs;
+  try {
+    outputs = runner.run(*graph_, ordered, nullptr);
+  } catch (...) {
+    arena_->recording = false;  // a partial recording plans nothing
+    arena_->mismatch = false;
+    throw;
+  }
+  arena_->finish_run();
+  stats_.arena_bytes = arena_->arena_bytes;
+  stats_.arena_lower_bound = arena_->lower_bound;
+  stats_.used_arena = planned && !arena_->mismatch;
+  return outputs;
 }
 
 }  // namespace pith

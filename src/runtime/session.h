@@ -3,6 +3,13 @@
 // lifetimes; run() checks the inputs against the graph's declared types and shapes
 // (binding symbolic dimensions), executes the nodes, and returns the outputs.
 // One run() at a time per Session (kernels keep per-node state such as packed weights).
+//
+// Memory: the first run allocates each node's outputs on the heap and records their
+// sizes and lifetimes (aliases such as Reshape extend the lifetime of the buffer they
+// view); the Session then plans one arena (runtime/memory/planner.h) and later runs
+// place every planned output in it. If input shapes change, the run that notices
+// falls back to the heap and the next run re-plans. Outputs returned by run() may view
+// the arena: their contents are valid until the next run() (as in TFLite).
 #pragma once
 
 #include <map>
@@ -24,6 +31,9 @@ struct SessionOptions {
 // Measured during the last run().
 struct RunStats {
   size_t peak_activation_bytes = 0;  // largest total of intermediate tensors alive at once
+  size_t arena_bytes = 0;            // the planned arena (0 until memory is planned)
+  size_t arena_lower_bound = 0;      // largest total of planned buffers alive at one step
+  bool used_arena = false;           // this run's outputs came from the planned arena
   std::vector<double> node_ms;       // per top-level node, when SessionOptions::profile
 };
 
@@ -53,12 +63,14 @@ class Session {
   const RunStats& last_run_stats() const { return stats_; }
 
   struct Plan;
+  struct Arena;
 
  private:
   std::shared_ptr<const Graph> graph_;
   SessionOptions options_;
   RunStats stats_;
   std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<Arena> arena_;
   std::map<const Graph*, std::unique_ptr<Plan>> plans_;
 };
 

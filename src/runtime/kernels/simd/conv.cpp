@@ -171,7 +171,7 @@ void run_fast_conv(KernelContext& ctx, bool fused) {
   }
   const Activation act = fused ? activation_from_node(ctx.node()) : Activation{};
   const PackedConv& pc = packed_weights(ctx, w, s);
-  Tensor& y = ctx.allocate_output(0, DType::Float32, {s.N, s.M, s.OH, s.OW});
+  Tensor& y = ctx.allocate_output_uninitialized(0, DType::Float32, {s.N, s.M, s.OH, s.OW});
   const float* xd = x.data<float>();
   const float* bd = bias ? bias->data<float>() : nullptr;
   const float* rd = residual ? residual->data<float>() : nullptr;

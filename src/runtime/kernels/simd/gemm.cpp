@@ -105,7 +105,7 @@ void gemm_fast(KernelContext& ctx, bool fused) {
   }
   if (fused) ep.activation = activation_from_node(ctx.node());
   const float* pb = packed_b(ctx, 1, b, tb, K, N);
-  Tensor& y = ctx.allocate_output(0, DType::Float32, {M, N});
+  Tensor& y = ctx.allocate_output_uninitialized(0, DType::Float32, {M, N});
   if (M == 0 || N == 0) return;
   if (K == 0) {  // empty product: bias and activation only
     return fallback();
@@ -132,7 +132,7 @@ void kernel_matmul_fast(KernelContext& ctx) {
   out.back() = N;
   if (K == 0) return kernel_matmul(ctx);
   const float* pb = packed_b(ctx, 1, b, false, K, N);
-  Tensor& y = ctx.allocate_output(0, DType::Float32, out);
+  Tensor& y = ctx.allocate_output_uninitialized(0, DType::Float32, out);
   if (M == 0 || N == 0) return;
   run_gemm(ctx, M, N, K, a.data<float>(), K, 1, pb, y.data<float>(), simd::GemmEpilogue{});
 }
