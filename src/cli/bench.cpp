@@ -25,7 +25,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   Args args = Args::parse(argv, {"input", "threads", "warmup", "iterations"}, {"json", "profile"});
   PITH_CHECK(args.positional.size() == 1,
              "usage: pith bench MODEL [--input ...] [--threads N] [--warmup N] [--iterations N] [--json]");
-  auto graph = load_model(args.positional[0]);
+  auto graph = load_model(args.positional[0], /*optimize=*/true);
   SessionOptions options;
   options.threads = int(args.get_int("threads", 1, 1));
   const int64_t warmup = args.get_int("warmup", 3, 0);

@@ -34,8 +34,9 @@ struct Args {
   std::vector<std::string> all(const std::string& name) const;
 };
 
-// Loads MODEL (.onnx now; .pith once the artifact reader lands).
-std::shared_ptr<Graph> load_model(const std::string& path);
+// Loads MODEL (.onnx now; .pith once the artifact reader lands). With `optimize`, the
+// graph passes run (constant folding, fusion) before it is handed to a Session.
+std::shared_ptr<Graph> load_model(const std::string& path, bool optimize = false);
 
 // `--input [NAME=]X.npy` values bound to the graph's inputs (positional when unnamed).
 std::map<std::string, Tensor> load_inputs(const Graph& g, const std::vector<std::string>& specs);

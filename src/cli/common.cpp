@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "core/npy.h"
 #include "onnx/import.h"
+#include "passes/passes.h"
 
 namespace pith::cli {
 
@@ -73,12 +74,14 @@ std::vector<std::string> Args::all(const std::string& name) const {
   return it == options.end() ? std::vector<std::string>{} : it->second;
 }
 
-std::shared_ptr<Graph> load_model(const std::string& path) {
+std::shared_ptr<Graph> load_model(const std::string& path, bool optimize_graph) {
   std::string ext = std::filesystem::path(path).extension().string();
   if (ext == ".pith") fail(path, ": .pith artifacts are not readable by this build yet (the artifact reader is a later milestone); pass the .onnx model");
   PITH_CHECK(std::filesystem::exists(path), path, ": no such file");
   PITH_CHECK(!std::filesystem::is_directory(path), path, ": is a directory, expected a .onnx model file");
-  return std::make_shared<Graph>(onnx_import::import_file(path));
+  auto graph = std::make_shared<Graph>(onnx_import::import_file(path));
+  if (optimize_graph) optimize(*graph);
+  return graph;
 }
 
 std::map<std::string, Tensor> load_inputs(const Graph& g, const std::vector<std::string>& specs) {

@@ -27,7 +27,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   Args args = Args::parse(argv, {"input", "output-dir", "threads"}, {});
   PITH_CHECK(args.positional.size() == 1,
              "usage: pith run MODEL [--input [NAME=]X.npy]... [--output-dir DIR] [--threads N]");
-  auto graph = load_model(args.positional[0]);
+  auto graph = load_model(args.positional[0], /*optimize=*/true);
   SessionOptions options;
   options.threads = int(args.get_int("threads", 1, 1));
   auto inputs = load_inputs(*graph, args.all("input"));

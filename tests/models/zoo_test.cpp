@@ -9,6 +9,7 @@
 
 #include "core/npy.h"
 #include "onnx/import.h"
+#include "passes/passes.h"
 #include "runtime/session.h"
 
 namespace fs = std::filesystem;
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
       try {
         auto t0 = std::chrono::steady_clock::now();
         auto graph = std::make_shared<Graph>(onnx_import::import_file(model.string()));
+        optimize(*graph);  // the fused graph is what users run
         Session session(graph);
         Tensor x = read_npy(input.string());
         session.run({{graph->inputs.at(0).name, x}});  // plans memory

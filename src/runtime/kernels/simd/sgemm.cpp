@@ -80,19 +80,34 @@ void PackB(const float* src, int64_t rs, int64_t cs, int64_t K, int64_t N, float
   }
 }
 
-// One MR x NR tile: acc = A_panel * B_panel over K, then epilogue and store of the
-// valid rows x cols.
-HWY_INLINE void Tile(int64_t K, const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, float* c, int64_t ldc,
-                     int64_t rows, int64_t cols, int64_t row0, int64_t col0, const GemmEpilogue& ep) {
+// One MR x NR tile over a K slice: acc = (accumulate ? C : 0) + A_slice * B_slice; the
+// last slice adds the epilogue. Only the valid rows x cols are loaded and stored.
+HWY_INLINE void Tile(int64_t kc, const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, float* c, int64_t ldc,
+                     int64_t rows, int64_t cols, int64_t row0, int64_t col0, const GemmEpilogue& ep,
+                     bool accumulate, bool last) {
   const DF d;
   const size_t L = hn::Lanes(d);
   using V = hn::Vec<DF>;
+  const bool full = cols == int64_t(2 * L);
   V acc0[kMR], acc1[kMR];
   for (int r = 0; r < kMR; ++r) {
     acc0[r] = hn::Zero(d);
     acc1[r] = hn::Zero(d);
   }
-  for (int64_t k = 0; k < K; ++k) {
+  if (accumulate) {
+    for (int r = 0; r < rows; ++r) {
+      if (full) {
+        acc0[r] = hn::LoadU(d, c + r * ldc);
+        acc1[r] = hn::LoadU(d, c + r * ldc + L);
+      } else {
+        HWY_ALIGN float buf[2 * (HWY_MAX_BYTES / sizeof(float))] = {};
+        std::memcpy(buf, c + r * ldc, size_t(cols) * sizeof(float));
+        acc0[r] = hn::Load(d, buf);
+        acc1[r] = hn::Load(d, buf + L);
+      }
+    }
+  }
+  for (int64_t k = 0; k < kc; ++k) {
     const V b0 = hn::LoadU(d, b + k * 2 * L);
     const V b1 = hn::LoadU(d, b + k * 2 * L + L);
     const float* ak = a + k * kMR;
@@ -103,16 +118,27 @@ HWY_INLINE void Tile(int64_t K, const float* HWY_RESTRICT a, const float* HWY_RE
       acc1[r] = hn::MulAdd(av, b1, acc1[r]);
     }
   }
-  const bool full = cols == int64_t(2 * L);
   for (int r = 0; r < rows; ++r) {
     V v0 = acc0[r], v1 = acc1[r];
+    float* crow = c + r * ldc;
+    if (!last) {
+      if (full) {
+        hn::StoreU(v0, d, crow);
+        hn::StoreU(v1, d, crow + L);
+      } else {
+        HWY_ALIGN float buf[2 * (HWY_MAX_BYTES / sizeof(float))];
+        hn::Store(v0, d, buf);
+        hn::Store(v1, d, buf + L);
+        std::memcpy(crow, buf, size_t(cols) * sizeof(float));
+      }
+      continue;
+    }
     const int64_t m = row0 + r;
     if (ep.bias_per_row) {
       const V bias = hn::Set(d, ep.bias_per_row[m]);
       v0 = hn::Add(v0, bias);
       v1 = hn::Add(v1, bias);
     }
-    float* crow = c + r * ldc;
     if (full) {
       if (ep.bias_per_col) {
         v0 = hn::Add(v0, hn::LoadU(d, ep.bias_per_col + col0));
@@ -140,17 +166,26 @@ HWY_INLINE void Tile(int64_t K, const float* HWY_RESTRICT a, const float* HWY_RE
   }
 }
 
+// K is processed in slices of kKC so that one slice of every B panel of the block
+// stays in L2 and one slice of an A panel in L1; C accumulates across slices. The
+// summation order per element is fixed (slices in order), independent of threads.
+constexpr int64_t kKC = 256;
+
 void SgemmPacked(int64_t M, int64_t N, int64_t K, const float* pa, const float* pb, float* C, int64_t ldc,
                  const GemmEpilogue& ep) {
   const int64_t nr = NR();
-  // Rows outer: the A panel (MR x K) stays in L1 while every B panel streams from L2.
-  for (int64_t m = 0; m < M; m += kMR) {
-    const int64_t rows = std::min<int64_t>(kMR, M - m);
-    const float* a = pa + m * K;
-    for (int64_t n = 0; n < N; n += nr) {
-      const int64_t cols = std::min<int64_t>(nr, N - n);
-      Tile(K, a, pb + n * K, C + m * ldc + n, ldc, rows, cols, m, n, ep);
+  for (int64_t k0 = 0; k0 < K || k0 == 0; k0 += kKC) {
+    const int64_t kc = std::min(kKC, K - k0);
+    const bool accumulate = k0 > 0, last = k0 + kc >= K;
+    for (int64_t m = 0; m < M; m += kMR) {
+      const int64_t rows = std::min<int64_t>(kMR, M - m);
+      const float* a = pa + m * K + k0 * kMR;
+      for (int64_t n = 0; n < N; n += nr) {
+        const int64_t cols = std::min<int64_t>(nr, N - n);
+        Tile(kc, a, pb + n * K + k0 * nr, C + m * ldc + n, ldc, rows, cols, m, n, ep, accumulate, last);
+      }
     }
+    if (K == 0) break;
   }
 }
 
