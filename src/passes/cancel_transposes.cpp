@@ -45,6 +45,7 @@ bool valid_perm(const std::vector<int64_t>& p) {
 
 bool cancel_transposes(Graph& g) {
   bool changed = false;
+  passes::LazyIndex lazy;
   for (size_t k = 0; k < g.nodes.size();) {
     if (!is_transpose(g.nodes[k])) {
       ++k;
@@ -57,13 +58,14 @@ bool cancel_transposes(Graph& g) {
     }
     if (is_identity(*p2)) {
       if (passes::bypass_node(g, k, g.nodes[k].inputs[0], g.nodes[k].outputs[0])) {
+        lazy.invalidate();
         changed = true;
         continue;
       }
       ++k;
       continue;
     }
-    passes::GraphIndex index(g);
+    const passes::GraphIndex& index = lazy.get(g);
     auto prev = index.producer_of(g.nodes[k].inputs[0]);
     std::optional<std::vector<int64_t>> p1;
     if (prev && is_transpose(g.nodes[*prev])) p1 = perm_of(g, g.nodes[*prev]);
@@ -76,6 +78,7 @@ bool cancel_transposes(Graph& g) {
     const std::string x = g.nodes[*prev].inputs[0];
     if (is_identity(q)) {
       if (passes::bypass_node(g, k, x, g.nodes[k].outputs[0])) {
+        lazy.invalidate();
         changed = true;
         continue;
       }
@@ -88,6 +91,7 @@ bool cancel_transposes(Graph& g) {
     perm.kind = Attribute::Kind::Ints;
     perm.ints = q;
     t.attributes["perm"] = perm;
+    lazy.invalidate();
     changed = true;
     ++k;
   }

@@ -46,10 +46,11 @@ bool is_identity(const Graph& g, const passes::GraphIndex& index, const Node& no
 
 bool eliminate_identity(Graph& g) {
   bool changed = false;
+  passes::LazyIndex index;
   for (size_t n = 0; n < g.nodes.size();) {
-    passes::GraphIndex index(g);
     const Node& node = g.nodes[n];
-    if (is_identity(g, index, node) && passes::bypass_node(g, n, node.inputs[0], node.outputs[0])) {
+    if (is_identity(g, index.get(g), node) && passes::bypass_node(g, n, node.inputs[0], node.outputs[0])) {
+      index.invalidate();
       changed = true;
       continue;  // node n is gone; the next node moved into its place
     }

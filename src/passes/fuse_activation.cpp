@@ -161,14 +161,16 @@ bool try_single(Graph& g, const passes::GraphIndex& index, size_t k) {
 
 bool fuse_activation(Graph& g) {
   bool changed = false;
+  passes::LazyIndex lazy;
   for (size_t k = 0; k < g.nodes.size();) {
     const std::string& op = g.nodes[k].op_type;
     if (op == "Mul" || activation_of(g, g.nodes[k])) {
-      passes::GraphIndex index(g);
+      const passes::GraphIndex& index = lazy.get(g);
       // Patterns are anchored at their last node and every removed node precedes it, so
       // earlier anchors stay unmatched; go on after the fused node.
       size_t removed = try_gate(g, index, k) ? 2 : try_single(g, index, k) ? 1 : 0;
       if (removed) {
+        lazy.invalidate();
         changed = true;
         k = k - removed + 1;
         continue;

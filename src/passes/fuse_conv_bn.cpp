@@ -137,10 +137,11 @@ bool try_fuse(Graph& g, const passes::GraphIndex& index, size_t b) {
 
 bool fuse_conv_bn(Graph& g) {
   bool changed = false;
+  passes::LazyIndex index;
   for (size_t b = 0; b < g.nodes.size(); ++b) {
     if (g.nodes[b].op_type != "BatchNormalization") continue;
-    passes::GraphIndex index(g);
-    if (try_fuse(g, index, b)) {
+    if (try_fuse(g, index.get(g), b)) {
+      index.invalidate();
       changed = true;
       --b;  // the producer before b was removed; the fused node now sits at b - 1
     }

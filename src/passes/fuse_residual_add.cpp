@@ -18,10 +18,10 @@ bool plain_conv(const Node& n) {
          !n.has_input(3);
 }
 
-bool try_fuse(Graph& g, size_t a) {
+bool try_fuse(Graph& g, passes::LazyIndex& lazy, size_t a) {
   const Node& add = g.nodes[a];
   if (add.op_type != "Add" || !default_domain(add) || add.inputs.size() != 2 || add.outputs.size() != 1) return false;
-  passes::GraphIndex index(g);
+  const passes::GraphIndex& index = lazy.get(g);
   for (size_t side = 0; side < 2; ++side) {
     const std::string& y = add.inputs[side];
     const std::string& z = add.inputs[1 - side];
@@ -52,8 +52,10 @@ bool try_fuse(Graph& g, size_t a) {
 
 bool fuse_residual_add(Graph& g) {
   bool changed = false;
+  passes::LazyIndex index;
   for (size_t a = 0; a < g.nodes.size(); ++a) {
-    if (try_fuse(g, a)) {
+    if (try_fuse(g, index, a)) {
+      index.invalidate();
       changed = true;
       --a;  // the Conv before a was removed
     }

@@ -31,6 +31,20 @@ struct GraphIndex {
   std::optional<size_t> producer_of(const std::string& v) const;
 };
 
+// A GraphIndex built on first use and dropped after each rewrite, so a pass that scans
+// many candidates but rewrites few builds it rarely.
+class LazyIndex {
+ public:
+  const GraphIndex& get(const Graph& g) {
+    if (!index_) index_.emplace(g);
+    return *index_;
+  }
+  void invalidate() { index_.reset(); }
+
+ private:
+  std::optional<GraphIndex> index_;
+};
+
 // The shape of v when every dimension is a known integer (initializers, graph
 // inputs/outputs, value_info); nullopt otherwise.
 std::optional<Shape> known_shape(const Graph& g, const std::string& v);

@@ -215,6 +215,22 @@ TEST(FoldConstants, LeavesDynamicShapesAndTrainingDropout) {
   EXPECT_EQ(g.nodes.size(), 2u);
 }
 
+TEST(FoldConstants, DoesNotInflateTheModel) {
+  // Expand of a scalar to 4 MiB stays a node; the small Add before it folds.
+  Builder b;
+  b.input("x", {1024, 1024}).output("y", {1024, 1024});
+  b.init("one", Tensor::scalar<float>(1.0f)).init("two", Tensor::scalar<float>(2.0f));
+  b.init("shape", Tensor::from_vector<int64_t>({1024, 1024}, {2}));
+  b.node("Add", {"one", "two"}, {"three"});
+  b.node("Expand", {"three", "shape"}, {"big"});
+  b.node("Mul", {"x", "big"}, {"y"});
+  Graph g = b.g;
+  verify_and_sort(g);
+  EXPECT_TRUE(fold_constants(g));
+  EXPECT_EQ(g.nodes.size(), 2u);
+  EXPECT_EQ(count_op(g, "Expand"), 1);
+}
+
 // ---- eliminate_dead_code ----
 
 TEST(EliminateDeadCode, RemovesUnreadNodesAndInitializers) {
@@ -229,6 +245,37 @@ TEST(EliminateDeadCode, RemovesUnreadNodesAndInitializers) {
   EXPECT_EQ(after.nodes[0].op_type, "Relu");
   EXPECT_TRUE(after.initializers.empty());
   EXPECT_TRUE(after.value_info.empty());
+}
+
+TEST(EliminateDeadCode, KeepsValuesReadBySubgraphs) {
+  Builder b;
+  b.input("x", {4}).output("y", {4});
+  b.init("cond", Tensor::scalar<bool>(true));
+  b.node("Relu", {"x"}, {"r"});
+  b.node("Sigmoid", {"x"}, {"s"});
+  auto branch = [](const std::string& read) {
+    auto body = std::make_shared<Graph>();
+    body->name = "branch_" + read;
+    body->opset = 13;
+    Node id;
+    id.op_type = "Identity";
+    id.name = "id_" + read;
+    id.inputs = {read};
+    id.outputs = {"out_" + read};
+    body->nodes.push_back(id);
+    body->outputs.push_back(info("out_" + read, {4}));
+    Attribute a;
+    a.kind = Attribute::Kind::Graph;
+    a.g = body;
+    return a;
+  };
+  Node& node = b.node("If", {"cond"}, {"y"});
+  node.attributes["then_branch"] = branch("r");
+  node.attributes["else_branch"] = branch("s");
+  Graph after = apply(b.g, eliminate_dead_code, false);
+  EXPECT_EQ(after.nodes.size(), 3u);
+  Graph all = optimized(b.g);
+  EXPECT_EQ(all.nodes.size(), 3u);
 }
 
 // ---- eliminate_identity ----
@@ -497,6 +544,19 @@ TEST(FusedKernels, UnknownActivationIsAnErrorNamingTheNode) {
   Activation silu{ActivationKind::SiLU, 0, 0};
   EXPECT_NEAR(apply_activation(silu, 2.0f), 2.0f / (1.0f + std::exp(-2.0f)), 1e-6);
   EXPECT_EQ(apply_activation(Activation{ActivationKind::Relu, 0, 0}, -3.0f), 0.0f);
+}
+
+TEST(Optimize, ConstantAndPassThroughOutputsStayValid) {
+  Builder b;
+  b.input("x", {3}).output("y", {3}).output("c", {3}).output("same", {3});
+  b.weight("a", {3}).weight("d", {3});
+  b.node("Add", {"x", "x"}, {"y"});
+  b.node("Mul", {"a", "d"}, {"c"});
+  b.node("Identity", {"x"}, {"same"});
+  Graph g = optimized(b.g);
+  expect_same_outputs(b.g, g);
+  EXPECT_EQ(g.nodes.size(), 2u);  // Add, and the Identity that keeps "same" a graph output
+  EXPECT_TRUE(g.initializers.count("c"));
 }
 
 TEST(Optimize, SmallCnnEndToEnd) {

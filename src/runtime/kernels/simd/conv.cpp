@@ -24,6 +24,10 @@ void kernel_fused_conv(KernelContext& ctx);  // reference
 
 namespace {
 
+// Pointwise convolutions with at most this many input channels read B in place: few
+// enough rows for the hardware prefetchers, and packing would cost as much as the math.
+constexpr int64_t kDirectMaxK = 64;
+
 struct ConvShape {
   int64_t N, C, H, W, M, KH, KW, OH, OW, group;
   int64_t sh, sw, dh, dw, pt, pl;
@@ -222,19 +226,30 @@ void run_fast_conv(KernelContext& ctx, bool fused) {
       const int64_t m0 = rc * rows_per_chunk, rows = std::min(rows_per_chunk, Mg - m0);
       if (rows <= 0) continue;
       const float* xg = xd + (n * s.C + g * Cg) * HW;
+      const int64_t out_off = (n * s.M + g * Mg + m0) * OHW + j0;
+      const float* pa = pc.packed.get() + g * pc.group_stride + m0 * K;
+      simd::GemmEpilogue ep;
+      ep.bias_per_row = bd ? bd + g * Mg + m0 : nullptr;
+      ep.residual = rd ? rd + out_off : nullptr;  // addressed relative to the tile, like C
+      ep.activation = act;
+      if (s.pointwise() && K <= kDirectMaxK) {
+        // 1x1: the input planes already are B's rows; only a last partial panel is packed.
+        const int64_t full = cols / nr * nr;
+        if (full) simd::sgemm_direct_b(rows, full, K, pa, xg + j0, HW, yd + out_off, OHW, ep);
+        if (full < cols) {
+          simd::pack_b(xg + j0 + full, HW, 1, K, cols - full, packed_b);
+          simd::GemmEpilogue tail = ep;
+          if (tail.residual) tail.residual += full;
+          simd::sgemm_packed(rows, cols - full, K, pa, packed_b, yd + out_off + full, OHW, tail);
+        }
+        continue;
+      }
       if (s.pointwise()) {
         simd::pack_b(xg + j0, HW, 1, K, cols, packed_b);
       } else {
         pack_im2col(s, xg, j0, cols, packed_b);
       }
-      const int64_t out_off = (n * s.M + g * Mg + m0) * OHW + j0;
-      simd::GemmEpilogue ep;
-      ep.bias_per_row = bd ? bd + g * Mg + m0 : nullptr;
-      ep.residual = rd ? rd + out_off : nullptr;
-      ep.activation = act;
-      // Residual rows are addressed relative to the tile, like C.
-      simd::sgemm_packed(rows, cols, K, pc.packed.get() + g * pc.group_stride + m0 * K, packed_b, yd + out_off,
-                         OHW, ep);
+      simd::sgemm_packed(rows, cols, K, pa, packed_b, yd + out_off, OHW, ep);
     }
   });
 }

@@ -82,7 +82,8 @@ void PackB(const float* src, int64_t rs, int64_t cs, int64_t K, int64_t N, float
 
 // One MR x NR tile over a K slice: acc = (accumulate ? C : 0) + A_slice * B_slice; the
 // last slice adds the epilogue. Only the valid rows x cols are loaded and stored.
-HWY_INLINE void Tile(int64_t kc, const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, float* c, int64_t ldc,
+HWY_INLINE void Tile(int64_t kc, const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, int64_t b_stride,
+                     float* c, int64_t ldc,
                      int64_t rows, int64_t cols, int64_t row0, int64_t col0, const GemmEpilogue& ep,
                      bool accumulate, bool last) {
   const DF d;
@@ -108,8 +109,8 @@ HWY_INLINE void Tile(int64_t kc, const float* HWY_RESTRICT a, const float* HWY_R
     }
   }
   for (int64_t k = 0; k < kc; ++k) {
-    const V b0 = hn::LoadU(d, b + k * 2 * L);
-    const V b1 = hn::LoadU(d, b + k * 2 * L + L);
+    const V b0 = hn::LoadU(d, b + k * b_stride);
+    const V b1 = hn::LoadU(d, b + k * b_stride + L);
     const float* ak = a + k * kMR;
 #pragma GCC unroll 8
     for (int r = 0; r < kMR; ++r) {
@@ -182,7 +183,25 @@ void SgemmPacked(int64_t M, int64_t N, int64_t K, const float* pa, const float* 
       const float* a = pa + m * K + k0 * kMR;
       for (int64_t n = 0; n < N; n += nr) {
         const int64_t cols = std::min<int64_t>(nr, N - n);
-        Tile(kc, a, pb + n * K + k0 * nr, C + m * ldc + n, ldc, rows, cols, m, n, ep, accumulate, last);
+        Tile(kc, a, pb + n * K + k0 * nr, nr, C + m * ldc + n, ldc, rows, cols, m, n, ep, accumulate, last);
+      }
+    }
+    if (K == 0) break;
+  }
+}
+
+// The same with B read in place (row stride ldb); N must be a multiple of NR.
+void SgemmDirectB(int64_t M, int64_t N, int64_t K, const float* pa, const float* b, int64_t ldb, float* C,
+                  int64_t ldc, const GemmEpilogue& ep) {
+  const int64_t nr = NR();
+  for (int64_t k0 = 0; k0 < K || k0 == 0; k0 += kKC) {
+    const int64_t kc = std::min(kKC, K - k0);
+    const bool accumulate = k0 > 0, last = k0 + kc >= K;
+    for (int64_t m = 0; m < M; m += kMR) {
+      const int64_t rows = std::min<int64_t>(kMR, M - m);
+      const float* a = pa + m * K + k0 * kMR;
+      for (int64_t n = 0; n + nr <= N; n += nr) {
+        Tile(kc, a, b + k0 * ldb + n, ldb, C + m * ldc + n, ldc, rows, nr, m, n, ep, accumulate, last);
       }
     }
     if (K == 0) break;
@@ -203,6 +222,7 @@ HWY_EXPORT(NR);
 HWY_EXPORT(PackA);
 HWY_EXPORT(PackB);
 HWY_EXPORT(SgemmPacked);
+HWY_EXPORT(SgemmDirectB);
 HWY_EXPORT(ActivationInplace);
 HWY_EXPORT(TargetName);
 
@@ -218,6 +238,10 @@ void pack_b(const float* src, int64_t rs, int64_t cs, int64_t K, int64_t N, floa
 void sgemm_packed(int64_t M, int64_t N, int64_t K, const float* pa, const float* pb, float* C, int64_t ldc,
                   const GemmEpilogue& ep) {
   HWY_DYNAMIC_DISPATCH(SgemmPacked)(M, N, K, pa, pb, C, ldc, ep);
+}
+void sgemm_direct_b(int64_t M, int64_t N, int64_t K, const float* pa, const float* b, int64_t ldb, float* C,
+                    int64_t ldc, const GemmEpilogue& ep) {
+  HWY_DYNAMIC_DISPATCH(SgemmDirectB)(M, N, K, pa, b, ldb, C, ldc, ep);
 }
 void activation_inplace(float* x, int64_t n, const Activation& act) {
   HWY_DYNAMIC_DISPATCH(ActivationInplace)(x, n, act);

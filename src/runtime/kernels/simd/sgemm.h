@@ -48,6 +48,12 @@ struct GemmEpilogue {
 void sgemm_packed(int64_t M, int64_t N, int64_t K, const float* packed_a, const float* packed_b, float* C,
                   int64_t ldc, const GemmEpilogue& epilogue);
 
+// The same with B read where it lies: B[k][n] = b[k * ldb + n]. For operands already
+// laid out by rows (a 1x1 convolution's input planes), skipping the packing copy. N must
+// be a multiple of sgemm_nr() (callers handle a last partial panel with sgemm_packed).
+void sgemm_direct_b(int64_t M, int64_t N, int64_t K, const float* packed_a, const float* b, int64_t ldb, float* C,
+                    int64_t ldc, const GemmEpilogue& epilogue);
+
 // Applies an activation to n contiguous floats in place (vectorized).
 void activation_inplace(float* x, int64_t n, const Activation& act);
 

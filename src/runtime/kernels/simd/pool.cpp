@@ -1,0 +1,320 @@
+// Float32 NCHW pooling, one source for every Highway target: GlobalAveragePool,
+// GlobalMaxPool (one plane reduced per (n, c)), and 2-D MaxPool / AveragePool with any
+// kernel, stride, padding, dilation, ceil_mode and count_include_pad.
+//
+// A windowed pool is separable: for each output row, the input rows under the window are
+// first reduced element by element (contiguous vector loads), into a padded row buffer
+// split into `stride_w` phases (padded column c goes to phase c % s, position c / s);
+// then each output column takes the window's columns from the phases, so every tap of
+// consecutive outputs is one contiguous vector load. Padding is -inf (max) or 0 (sum) and
+// never counted; averages divide by the rows counted times the columns counted.
+// Global averages accumulate in double, like the reference. Planes are split among
+// threads, so results do not depend on the thread count. Other layouts, dtypes or the
+// MaxPool Indices output go to the reference kernels.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "runtime/kernels/simd/pool.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include "runtime/kernel.h"
+#include "runtime/kernels/reference/spatial.h"
+#include "runtime/kernels/simd/scratch.h"
+
+#ifndef PITH_SIMD_POOL_ONCE
+#define PITH_SIMD_POOL_ONCE
+namespace pith::simd {
+struct Pool2D {
+  int64_t H = 0, W = 0, OH = 0, OW = 0, KH = 1, KW = 1;
+  int64_t sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0, pb = 0, pr = 0;
+  bool is_max = true, count_include_pad = false;
+  // Layout of the per-thread scratch (floats).
+  int64_t padded_cols() const { return std::max(pl + W, (OW - 1) * sw + (KW - 1) * dw + 1); }
+  int64_t phase_cols() const { return (padded_cols() + sw - 1) / sw + 64; }  // + vector over-read
+  int64_t scratch_floats() const { return sw * phase_cols() + W + 64 + OW + 64; }
+};
+}  // namespace pith::simd
+#endif
+
+HWY_BEFORE_NAMESPACE();
+namespace pith::simd {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+using DF = hn::ScalableTag<float>;
+using VF = hn::Vec<DF>;
+
+// Reduces `planes` contiguous planes of S floats each to one value per plane.
+void GlobalPool(const float* x, int64_t planes, int64_t S, bool is_max, float* y) {
+  const DF d;
+  const int64_t L = int64_t(hn::Lanes(d));
+  if (is_max) {
+    for (int64_t p = 0; p < planes; ++p) {
+      const float* xp = x + p * S;
+      float m = xp[0];
+      int64_t i = 0;
+      if (S >= L) {
+        VF m0 = hn::LoadU(d, xp), m1 = m0;
+        for (i = L; i + 2 * L <= S; i += 2 * L) {
+          m0 = hn::Max(m0, hn::LoadU(d, xp + i));
+          m1 = hn::Max(m1, hn::LoadU(d, xp + i + L));
+        }
+        for (; i + L <= S; i += L) m0 = hn::Max(m0, hn::LoadU(d, xp + i));
+        m = hn::GetLane(hn::MaxOfLanes(d, hn::Max(m0, m1)));
+      }
+      for (; i < S; ++i) m = xp[i] > m ? xp[i] : m;
+      y[p] = m;
+    }
+    return;
+  }
+  const hn::Repartition<double, DF> dd;  // half as many lanes
+  const hn::Rebind<float, decltype(dd)> dh;
+  const int64_t H = int64_t(hn::Lanes(dd));
+  for (int64_t p = 0; p < planes; ++p) {
+    const float* xp = x + p * S;
+    auto s0 = hn::Zero(dd), s1 = hn::Zero(dd), s2 = hn::Zero(dd), s3 = hn::Zero(dd);
+    int64_t i = 0;
+    for (; i + 4 * H <= S; i += 4 * H) {
+      s0 = hn::Add(s0, hn::PromoteTo(dd, hn::LoadU(dh, xp + i)));
+      s1 = hn::Add(s1, hn::PromoteTo(dd, hn::LoadU(dh, xp + i + H)));
+      s2 = hn::Add(s2, hn::PromoteTo(dd, hn::LoadU(dh, xp + i + 2 * H)));
+      s3 = hn::Add(s3, hn::PromoteTo(dd, hn::LoadU(dh, xp + i + 3 * H)));
+    }
+    for (; i + H <= S; i += H) s0 = hn::Add(s0, hn::PromoteTo(dd, hn::LoadU(dh, xp + i)));
+    double s = hn::GetLane(hn::SumOfLanes(dd, hn::Add(hn::Add(s0, s1), hn::Add(s2, s3))));
+    for (; i < S; ++i) s += double(xp[i]);
+    y[p] = S > 0 ? float(s / double(S)) : 0.0f;
+  }
+}
+
+// Stores the first n lanes of v at out.
+HWY_INLINE void StorePartial(DF d, VF v, float* out, int64_t n) {
+  if (n == int64_t(hn::Lanes(d))) {
+    hn::StoreU(v, d, out);
+    return;
+  }
+  HWY_ALIGN float buf[HWY_MAX_BYTES / sizeof(float)];
+  hn::Store(v, d, buf);
+  std::memcpy(out, buf, size_t(n) * sizeof(float));
+}
+
+void PoolPlanes(const Pool2D& g, const float* x, float* y, int64_t planes, float* scratch) {
+  const DF d;
+  const int64_t L = int64_t(hn::Lanes(d));
+  const int64_t s = g.sw, pc = g.phase_cols();
+  const float pad = g.is_max ? -std::numeric_limits<float>::infinity() : 0.0f;
+  const float empty = g.is_max ? std::numeric_limits<float>::lowest() : 0.0f;
+  float* phases = scratch;                 // s * pc
+  float* rowbuf = phases + s * pc;         // W + 64: the reduced rows (stride > 1)
+  float* colcount = rowbuf + g.W + 64;     // OW + 64: columns counted per output column
+  // Columns: how many taps each output column counts, and whether any is inside.
+  bool any_empty_col = false;
+  for (int64_t ox = 0; ox < g.OW; ++ox) {
+    int64_t inside = 0, padded = 0;
+    for (int64_t kx = 0; kx < g.KW; ++kx) {
+      const int64_t c = ox * g.sw - g.pl + kx * g.dw;
+      if (c >= g.W + g.pr) break;
+      ++padded;
+      if (c >= 0 && c < g.W) ++inside;
+    }
+    colcount[ox] = float(g.count_include_pad ? padded : inside);
+    if (colcount[ox] == 0.0f) any_empty_col = true;
+  }
+  // Where tap kx of output column 0 sits in the phase-split row.
+  int64_t tap[64];
+  for (int64_t kx = 0; kx < g.KW; ++kx) tap[kx] = (kx * g.dw % s) * pc + kx * g.dw / s;
+  // Padding of the phase-split row: everything except the columns the rows fill.
+  std::fill(phases, phases + s * pc, pad);
+  for (int64_t plane = 0; plane < planes; ++plane) {
+    const float* xp = x + plane * g.H * g.W;
+    float* yp = y + plane * g.OH * g.OW;
+    for (int64_t oy = 0; oy < g.OH; ++oy) {
+      float* yrow = yp + oy * g.OW;
+      const int64_t r0 = oy * g.sh - g.pt;
+      int64_t rows[64];
+      int64_t nrows = 0, padded_rows = 0;
+      for (int64_t ky = 0; ky < g.KH; ++ky) {
+        const int64_t r = r0 + ky * g.dh;
+        if (r >= g.H + g.pb) break;
+        ++padded_rows;
+        if (r >= 0 && r < g.H) rows[nrows++] = r;
+      }
+      if (nrows == 0) {
+        std::fill(yrow, yrow + g.OW, empty);
+        continue;
+      }
+      // Vertical: reduce the window's rows into `dst` (the phase row when stride is 1).
+      float* dst = s == 1 ? phases + g.pl : rowbuf;
+      const float* first = xp + rows[0] * g.W;
+      int64_t c = 0;
+      for (; c + L <= g.W; c += L) {
+        VF acc = hn::LoadU(d, first + c);
+        for (int64_t k = 1; k < nrows; ++k) {
+          const VF v = hn::LoadU(d, xp + rows[k] * g.W + c);
+          acc = g.is_max ? hn::Max(acc, v) : hn::Add(acc, v);
+        }
+        hn::StoreU(acc, d, dst + c);
+      }
+      for (; c < g.W; ++c) {
+        float acc = first[c];
+        for (int64_t k = 1; k < nrows; ++k) {
+          const float v = xp[rows[k] * g.W + c];
+          acc = g.is_max ? (v > acc ? v : acc) : acc + v;
+        }
+        dst[c] = acc;
+      }
+      if (s > 1) {
+        // Padded column pl + j goes to phase (pl + j) % s, position (pl + j) / s.
+        int64_t j = 0, ph = g.pl % s, pos = g.pl / s;
+        if (s == 2) {
+          float* even_dst = ph == 0 ? phases + pos : phases + pc + pos;
+          float* odd_dst = ph == 0 ? phases + pc + pos : phases + pos + 1;
+          for (; j + 2 * L <= g.W; j += 2 * L) {
+            VF even, odd;
+            hn::LoadInterleaved2(d, rowbuf + j, even, odd);
+            hn::StoreU(even, d, even_dst + j / 2);
+            hn::StoreU(odd, d, odd_dst + j / 2);
+          }
+          ph = (g.pl + j) % s;
+          pos = (g.pl + j) / s;
+        }
+        for (; j < g.W; ++j) {
+          phases[ph * pc + pos] = rowbuf[j];
+          if (++ph == s) {
+            ph = 0;
+            ++pos;
+          }
+        }
+      }
+      // Horizontal: each tap is a contiguous run of one phase.
+      const VF rowcount = hn::Set(d, float(g.count_include_pad ? padded_rows : nrows));
+      for (int64_t ox = 0; ox < g.OW; ox += L) {
+        VF acc = hn::LoadU(d, phases + ox);  // tap 0
+        for (int64_t kx = 1; kx < g.KW; ++kx) {
+          const VF v = hn::LoadU(d, phases + tap[kx] + ox);
+          acc = g.is_max ? hn::Max(acc, v) : hn::Add(acc, v);
+        }
+        if (!g.is_max) {
+          // Taps past the padded extent are not counted (they read padding zeros).
+          acc = hn::Div(acc, hn::Mul(rowcount, hn::LoadU(d, colcount + ox)));
+        }
+        StorePartial(d, acc, yrow + ox, std::min(L, g.OW - ox));
+      }
+      if (any_empty_col) {
+        for (int64_t ox = 0; ox < g.OW; ++ox)
+          if (colcount[ox] == 0.0f) yrow[ox] = empty;
+      }
+    }
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace pith::simd
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace pith {
+
+void kernel_max_pool(KernelContext&);
+void kernel_average_pool(KernelContext&);
+void kernel_global_max_pool(KernelContext&);
+void kernel_global_average_pool(KernelContext&);
+
+namespace simd {
+HWY_EXPORT(GlobalPool);
+HWY_EXPORT(PoolPlanes);
+}  // namespace simd
+
+namespace {
+
+template <typename F>
+void parallel_planes(KernelContext& ctx, int64_t planes, int64_t grain, F&& fn) {
+  ThreadPool* pool = ctx.thread_pool();
+  if (pool) pool->parallel_for(planes, grain, fn);
+  else fn(int64_t(0), planes);
+}
+
+bool global_pool(KernelContext& ctx, bool is_max) {
+  const Tensor& x = ctx.input(0);
+  if (x.dtype() != DType::Float32 || x.rank() < 3) return false;
+  Shape ys{x.dim(0), x.dim(1)};
+  int64_t S = 1;
+  for (int64_t k = 2; k < x.rank(); ++k) {
+    ys.push_back(1);
+    S *= x.shape()[size_t(k)];
+  }
+  if (S == 0) return false;
+  Tensor& y = ctx.allocate_output_uninitialized(0, DType::Float32, ys);
+  const float* xd = x.data<float>();
+  float* yd = y.data<float>();
+  const int64_t planes = ys[0] * ys[1];
+  // About 16K input floats per task.
+  const int64_t grain = std::max<int64_t>(1, 16384 / S);
+  parallel_planes(ctx, planes, grain, [&](int64_t b, int64_t e) {
+    HWY_DYNAMIC_DISPATCH(simd::GlobalPool)(xd + b * S, e - b, S, is_max, yd + b);
+  });
+  return true;
+}
+
+bool windowed_pool(KernelContext& ctx, bool is_max) {
+  const Tensor& x = ctx.input(0);
+  if (x.dtype() != DType::Float32 || x.rank() != 4) return false;
+  if (is_max && ctx.num_outputs() > 1 && ctx.wants_output(1)) return false;  // Indices
+  if (!ctx.has_attr("kernel_shape") || ctx.attr_ints("kernel_shape").size() != 2) return false;
+  const bool dil = is_max || ctx.opset() >= 18 || ctx.has_attr("dilations");
+  ref::Window w;
+  w.kernel = ctx.attr_ints("kernel_shape");
+  std::vector<int64_t> in{x.dim(2), x.dim(3)};
+  ref::forward_window(ctx, in, w, dil, ctx.attr_int("ceil_mode", 0) != 0);
+  simd::Pool2D g;
+  g.H = in[0];
+  g.W = in[1];
+  g.OH = w.out[0];
+  g.OW = w.out[1];
+  g.KH = w.kernel[0];
+  g.KW = w.kernel[1];
+  g.sh = w.strides[0];
+  g.sw = w.strides[1];
+  g.dh = w.dilations[0];
+  g.dw = w.dilations[1];
+  g.pt = w.pad_begin[0];
+  g.pl = w.pad_begin[1];
+  g.pb = w.pad_end[0];
+  g.pr = w.pad_end[1];
+  g.is_max = is_max;
+  g.count_include_pad = !is_max && ctx.attr_int("count_include_pad", 0) != 0;
+  if (g.KH > 64 || g.KW > 64 || g.H == 0 || g.W == 0) return false;
+  const int64_t N = x.dim(0), C = x.dim(1);
+  Tensor& y = ctx.allocate_output_uninitialized(0, DType::Float32, {N, C, std::max<int64_t>(g.OH, 0),
+                                                                    std::max<int64_t>(g.OW, 0)});
+  if (g.OH <= 0 || g.OW <= 0 || N * C == 0) return true;
+  const float* xd = x.data<float>();
+  float* yd = y.data<float>();
+  const int64_t plane_in = g.H * g.W, plane_out = g.OH * g.OW;
+  const size_t scratch = size_t(g.scratch_floats());
+  parallel_planes(ctx, N * C, 1, [&](int64_t b, int64_t e) {
+    float* buf = simd::thread_scratch(scratch);
+    HWY_DYNAMIC_DISPATCH(simd::PoolPlanes)(g, xd + b * plane_in, yd + b * plane_out, e - b, buf);
+  });
+  return true;
+}
+
+}  // namespace
+
+void kernel_global_average_pool_fast(KernelContext& ctx) {
+  if (!global_pool(ctx, false)) kernel_global_average_pool(ctx);
+}
+void kernel_global_max_pool_fast(KernelContext& ctx) {
+  if (!global_pool(ctx, true)) kernel_global_max_pool(ctx);
+}
+void kernel_max_pool_fast(KernelContext& ctx) {
+  if (!windowed_pool(ctx, true)) kernel_max_pool(ctx);
+}
+void kernel_average_pool_fast(KernelContext& ctx) {
+  if (!windowed_pool(ctx, false)) kernel_average_pool(ctx);
+}
+
+}  // namespace pith
+#endif
