@@ -20,7 +20,10 @@ const std::set<std::string> kComputeOps = {"Conv", "ConvTranspose", "Gemm", "Mat
 }
 
 std::optional<int64_t> node_macs(const Graph& g, const Node& node) {
-  const std::string& op = node.op_type;
+  // Fused nodes (pith domain) cost what the op they extend costs.
+  const std::string op = node.domain == "pith" && node.op_type == "FusedConv"   ? std::string("Conv")
+                         : node.domain == "pith" && node.op_type == "FusedGemm" ? std::string("Gemm")
+                                                                                : node.op_type;
   if (!kComputeOps.count(op) || node.inputs.empty() || node.outputs.empty()) return std::nullopt;
   if (op == "Conv" || op == "ConvInteger" || op == "QLinearConv") {
     size_t w_index = op == "QLinearConv" ? 3 : 1;
@@ -65,7 +68,8 @@ void accumulate(const Graph& g, GraphStats& s) {
   for (auto& node : g.nodes) {
     ++s.nodes;
     ++s.op_counts[(node.domain.empty() ? "" : node.domain + ".") + node.op_type];
-    if (kComputeOps.count(node.op_type)) {
+    const bool fused = node.domain == "pith" && (node.op_type == "FusedConv" || node.op_type == "FusedGemm");
+    if (kComputeOps.count(node.op_type) || fused) {
       if (auto m = node_macs(g, node)) s.macs += *m;
       else ++s.nodes_without_macs;
     }

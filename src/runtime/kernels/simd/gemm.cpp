@@ -104,6 +104,19 @@ void gemm_fast(KernelContext& ctx, bool fused) {
     else return fallback();
   }
   if (fused) ep.activation = activation_from_node(ctx.node());
+  if (M == 1 && tb && K > 0 && !ep.bias_per_row && !ep.residual) {
+    // One input row against weights stored [N, K]: dot products over contiguous rows.
+    Tensor& y = ctx.allocate_output_uninitialized(0, DType::Float32, {M, N});
+    const float* w = b.data<float>();
+    const float* x = a.data<float>();  // [1, K] or [K, 1]: contiguous either way
+    auto rows = [&](int64_t n0, int64_t n1) {
+      simd::gemv_rows(n0, n1, K, w, K, x, ep.bias_per_col, ep.activation, y.data<float>());
+    };
+    ThreadPool* pool = ctx.thread_pool();
+    if (pool && N * K > 65536) pool->parallel_for(N, 64, rows);
+    else rows(0, N);
+    return;
+  }
   const float* pb = packed_b(ctx, 1, b, tb, K, N);
   Tensor& y = ctx.allocate_output_uninitialized(0, DType::Float32, {M, N});
   if (M == 0 || N == 0) return;

@@ -208,6 +208,45 @@ void SgemmDirectB(int64_t M, int64_t N, int64_t K, const float* pa, const float*
   }
 }
 
+// y[n] = dot(W[n, 0..K), x) + bias[n], activation; rows [n0, n1). Four rows at a time
+// share each load of x; every row's sum runs in the same order for any row split.
+void GemvRows(int64_t n0, int64_t n1, int64_t K, const float* w, int64_t ldw, const float* x, const float* bias,
+              const Activation& act, float* y) {
+  const DF d;
+  const int64_t L = int64_t(hn::Lanes(d));
+  auto finish = [&](int64_t n, hn::Vec<DF> acc, int64_t k_tail_from) {
+    float sum = hn::GetLane(hn::SumOfLanes(d, acc));
+    for (int64_t k = k_tail_from; k < K; ++k) sum += w[n * ldw + k] * x[k];
+    if (bias) sum += bias[n];
+    HWY_ALIGN float buf[HWY_MAX_BYTES / sizeof(float)] = {};
+    buf[0] = sum;
+    hn::Store(Activate(d, hn::Load(d, buf), act), d, buf);
+    y[n] = buf[0];
+  };
+  const int64_t kv = K / L * L;
+  int64_t n = n0;
+  for (; n + 4 <= n1; n += 4) {
+    auto a0 = hn::Zero(d), a1 = hn::Zero(d), a2 = hn::Zero(d), a3 = hn::Zero(d);
+    const float *r0 = w + n * ldw, *r1 = r0 + ldw, *r2 = r1 + ldw, *r3 = r2 + ldw;
+    for (int64_t k = 0; k < kv; k += L) {
+      const auto xv = hn::LoadU(d, x + k);
+      a0 = hn::MulAdd(hn::LoadU(d, r0 + k), xv, a0);
+      a1 = hn::MulAdd(hn::LoadU(d, r1 + k), xv, a1);
+      a2 = hn::MulAdd(hn::LoadU(d, r2 + k), xv, a2);
+      a3 = hn::MulAdd(hn::LoadU(d, r3 + k), xv, a3);
+    }
+    finish(n, a0, kv);
+    finish(n + 1, a1, kv);
+    finish(n + 2, a2, kv);
+    finish(n + 3, a3, kv);
+  }
+  for (; n < n1; ++n) {
+    auto a0 = hn::Zero(d);
+    for (int64_t k = 0; k < kv; k += L) a0 = hn::MulAdd(hn::LoadU(d, w + n * ldw + k), hn::LoadU(d, x + k), a0);
+    finish(n, a0, kv);
+  }
+}
+
 const char* TargetName() { return hwy::TargetName(HWY_TARGET); }
 
 }  // namespace HWY_NAMESPACE
@@ -223,6 +262,7 @@ HWY_EXPORT(PackA);
 HWY_EXPORT(PackB);
 HWY_EXPORT(SgemmPacked);
 HWY_EXPORT(SgemmDirectB);
+HWY_EXPORT(GemvRows);
 HWY_EXPORT(ActivationInplace);
 HWY_EXPORT(TargetName);
 
@@ -242,6 +282,10 @@ void sgemm_packed(int64_t M, int64_t N, int64_t K, const float* pa, const float*
 void sgemm_direct_b(int64_t M, int64_t N, int64_t K, const float* pa, const float* b, int64_t ldb, float* C,
                     int64_t ldc, const GemmEpilogue& ep) {
   HWY_DYNAMIC_DISPATCH(SgemmDirectB)(M, N, K, pa, b, ldb, C, ldc, ep);
+}
+void gemv_rows(int64_t n0, int64_t n1, int64_t K, const float* w, int64_t ldw, const float* x, const float* bias,
+               const Activation& act, float* y) {
+  HWY_DYNAMIC_DISPATCH(GemvRows)(n0, n1, K, w, ldw, x, bias, act, y);
 }
 void activation_inplace(float* x, int64_t n, const Activation& act) {
   HWY_DYNAMIC_DISPATCH(ActivationInplace)(x, n, act);

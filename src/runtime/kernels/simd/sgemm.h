@@ -54,6 +54,11 @@ void sgemm_packed(int64_t M, int64_t N, int64_t K, const float* packed_a, const 
 void sgemm_direct_b(int64_t M, int64_t N, int64_t K, const float* packed_a, const float* b, int64_t ldb, float* C,
                     int64_t ldc, const GemmEpilogue& epilogue);
 
+// Matrix-vector product for one-row inputs (classifier layers): for n in [n0, n1),
+// y[n] = act(dot(W[n, 0..K), x) + bias[n]) with W rows ldw floats apart (bias may be null).
+void gemv_rows(int64_t n0, int64_t n1, int64_t K, const float* w, int64_t ldw, const float* x, const float* bias,
+               const Activation& act, float* y);
+
 // Applies an activation to n contiguous floats in place (vectorized).
 void activation_inplace(float* x, int64_t n, const Activation& act);
 
