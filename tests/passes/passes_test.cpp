@@ -11,42 +11,12 @@
 #include "passes/passes.h"
 #include "runtime/kernels/activation.h"
 #include "runtime/session.h"
+#include "test_util/op_runner.h"
 
 namespace pith {
 namespace {
 
-Attribute attr_int(int64_t v) {
-  Attribute a;
-  a.kind = Attribute::Kind::Int;
-  a.i = v;
-  return a;
-}
-Attribute attr_float(float v) {
-  Attribute a;
-  a.kind = Attribute::Kind::Float;
-  a.f = v;
-  return a;
-}
-Attribute attr_ints(std::vector<int64_t> v) {
-  Attribute a;
-  a.kind = Attribute::Kind::Ints;
-  a.ints = std::move(v);
-  return a;
-}
-Attribute attr_string(std::string v) {
-  Attribute a;
-  a.kind = Attribute::Kind::String;
-  a.s = std::move(v);
-  return a;
-}
-
-Tensor random_tensor(Shape shape, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-  Tensor t(DType::Float32, std::move(shape));
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = dist(rng);
-  return t;
-}
+using namespace test_util;
 
 ValueInfo info(const std::string& name, const Shape& shape, DType dtype = DType::Float32) {
   ValueInfo v;
@@ -84,7 +54,7 @@ struct Builder {
     return *this;
   }
   Builder& weight(const std::string& name, const Shape& shape, float lo = -1.0f, float hi = 1.0f) {
-    return init(name, random_tensor(shape, seed++, lo, hi));
+    return init(name, uniform_tensor(shape, seed++, lo, hi));
   }
   Node& node(const std::string& op, std::vector<std::string> inputs, std::vector<std::string> outputs) {
     Node n;
@@ -113,7 +83,7 @@ std::map<std::string, Tensor> random_inputs(const Graph& g, uint32_t seed) {
   for (auto& v : g.inputs) {
     Shape s;
     for (auto& d : *v.shape) s.push_back(d.value);
-    ins[v.name] = random_tensor(s, seed++, -2.0f, 2.0f);
+    ins[v.name] = uniform_tensor(s, seed++, -2.0f, 2.0f);
   }
   return ins;
 }
@@ -264,10 +234,7 @@ TEST(EliminateDeadCode, KeepsValuesReadBySubgraphs) {
     id.outputs = {"out_" + read};
     body->nodes.push_back(id);
     body->outputs.push_back(info("out_" + read, {4}));
-    Attribute a;
-    a.kind = Attribute::Kind::Graph;
-    a.g = body;
-    return a;
+    return attr_graph(body);
   };
   Node& node = b.node("If", {"cond"}, {"y"});
   node.attributes["then_branch"] = branch("r");

@@ -4,7 +4,6 @@
 // SIMD target this machine supports; bitwise identical results for 1, 2 and 3 threads;
 // and the cases outside each fast path falling back to the reference.
 #include <gtest/gtest.h>
-#include <hwy/targets.h>
 
 #include <cmath>
 #include <cstring>
@@ -13,9 +12,12 @@
 #include <random>
 
 #include "runtime/kernel.h"
+#include "test_util/op_runner.h"
 
 namespace pith {
 namespace {
+
+using namespace test_util;
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
@@ -24,6 +26,7 @@ constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 // with `nan`; +-1e20 only with `huge`: sums of them cancel differently in another order).
 Tensor random_tensor(Shape shape, std::mt19937& rng, bool edges = false, bool nan = false, float lo = -4.f,
                      float hi = 4.f, bool huge = true) {
+  if (!edges) return uniform_tensor(std::move(shape), rng, lo, hi);
   Tensor t(DType::Float32, std::move(shape));
   std::uniform_real_distribution<float> u(lo, hi);
   const float values[] = {0.f,  -0.f,   1e-30f, -1e-30f, 1e20f, -1e20f, kInf,  -kInf, 3.f,  -3.f,   6.f,
@@ -31,7 +34,7 @@ Tensor random_tensor(Shape shape, std::mt19937& rng, bool edges = false, bool na
   const size_t n_values = sizeof(values) / sizeof(values[0]) - (nan ? 0 : 1);
   for (int64_t i = 0; i < t.numel(); ++i) {
     float v = u(rng);
-    if (edges && rng() % 13 == 0) v = values[rng() % n_values];
+    if (rng() % 13 == 0) v = values[rng() % n_values];
     if (!huge && std::fabs(v) == 1e20f) v = 0.f;
     t.data<float>()[i] = v;
   }
@@ -42,50 +45,6 @@ Shape random_shape(std::mt19937& rng, int max_rank = 4, int64_t max_dim = 19) {
   Shape s(size_t(rng() % (max_rank + 1)));
   for (auto& d : s) d = rng() % 4 == 0 ? 1 : 1 + int64_t(rng() % uint32_t(max_dim));
   return s;
-}
-
-Attribute ints(std::vector<int64_t> v) {
-  Attribute a;
-  a.kind = Attribute::Kind::Ints;
-  a.ints = std::move(v);
-  return a;
-}
-Attribute integer(int64_t v) {
-  Attribute a;
-  a.kind = Attribute::Kind::Int;
-  a.i = v;
-  return a;
-}
-Attribute real(float f) {
-  Attribute a;
-  a.kind = Attribute::Kind::Float;
-  a.f = f;
-  return a;
-}
-Attribute str(std::string s) {
-  Attribute a;
-  a.kind = Attribute::Kind::String;
-  a.s = std::move(s);
-  return a;
-}
-
-Node make_node(const std::string& op, size_t n_inputs, size_t n_outputs = 1) {
-  Node node;
-  node.name = "n";
-  node.op_type = op;
-  for (size_t i = 0; i < n_inputs; ++i) node.inputs.push_back("x" + std::to_string(i));
-  for (size_t i = 0; i < n_outputs; ++i) node.outputs.push_back("y" + std::to_string(i));
-  return node;
-}
-
-std::vector<Tensor> run_kernel(KernelFn fn, const Node& node, int64_t opset, const std::vector<Tensor>& inputs,
-                               ThreadPool* pool = nullptr) {
-  std::vector<const Tensor*> ins;
-  for (auto& t : inputs) ins.push_back(t.defined() ? &t : nullptr);
-  std::vector<Tensor> outs(node.outputs.size());
-  KernelContext ctx(node, opset, ins, outs, nullptr, pool);
-  fn(ctx);
-  return outs;
 }
 
 // How a fast output may differ from the reference.
@@ -119,22 +78,6 @@ void expect_match(const Tensor& got, const Tensor& want, const Tolerance& tol, c
     ASSERT_LE(std::fabs(double(a) - double(b)), tol.rel * std::fabs(double(b)) + tol.abs)
         << what << " element " << i << ": got " << a << ", want " << b;
   }
-}
-
-void expect_bitwise(const Tensor& a, const Tensor& b, const std::string& what) {
-  ASSERT_EQ(a.shape(), b.shape()) << what;
-  ASSERT_EQ(0, std::memcmp(a.raw(), b.raw(), a.nbytes())) << what;
-}
-
-// Runs `body` once per SIMD target Highway compiled and this CPU supports.
-template <typename F>
-void for_each_target(F&& body) {
-  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
-    hwy::SetSupportedTargetsForTest(target);
-    SCOPED_TRACE(hwy::TargetName(target));
-    body();
-  }
-  hwy::SetSupportedTargetsForTest(0);
 }
 
 struct Pools {
@@ -180,12 +123,12 @@ TEST(SimdElementwise, UnaryMatchesReference) {
   for_each_target([&] {
     for (const auto& c : cases) {
       for (int trial = 0; trial < 12; ++trial) {
-        Node node = make_node(c.op, 1);
+        Node node = one_node(c.op, 1);
         Shape shape = trial == 0 ? Shape{70001} : random_shape(rng);  // one big tensor: threads
-        if (std::string(c.op) == "LeakyRelu" && trial % 2) node.attributes["alpha"] = real(0.3f);
+        if (std::string(c.op) == "LeakyRelu" && trial % 2) node.attributes["alpha"] = attr_float(0.3f);
         if (std::string(c.op) == "HardSigmoid" && trial % 2) {
-          node.attributes["alpha"] = real(0.1666667f);
-          node.attributes["beta"] = real(0.45f);
+          node.attributes["alpha"] = attr_float(0.1666667f);
+          node.attributes["beta"] = attr_float(0.45f);
         }
         check(node, 17, {random_tensor(shape, rng, true, true)}, c.tol,
               std::string(c.op) + " " + shape_str(shape));
@@ -205,9 +148,9 @@ TEST(SimdElementwise, UnaryEdgeValuesAndDenseRanges) {
   std::memcpy(t.data<float>(), v.data(), v.size() * sizeof(float));
   for_each_target([&] {
     for (const char* op : {"Relu", "LeakyRelu", "HardSwish", "Sqrt", "Neg", "Abs", "Reciprocal"})
-      check(make_node(op, 1), 17, {t}, kBitwise, op);
-    check(make_node("HardSigmoid", 1), 17, {t}, kAffineTol, "HardSigmoid");
-    for (const char* op : {"Sigmoid", "Tanh", "Exp", "Erf"}) check(make_node(op, 1), 17, {t}, kExpTol, op);
+      check(one_node(op, 1), 17, {t}, kBitwise, op);
+    check(one_node("HardSigmoid", 1), 17, {t}, kAffineTol, "HardSigmoid");
+    for (const char* op : {"Sigmoid", "Tanh", "Exp", "Erf"}) check(one_node(op, 1), 17, {t}, kExpTol, op);
   });
 }
 
@@ -224,7 +167,7 @@ TEST(SimdElementwise, ClipBoundsFromInputsAndAttributes) {
       const Tensor x = random_tensor(shape, rng, true, true);
       const float lo = -1.f - float(rng() % 3), hi = trial % 7 == 0 ? lo - 1.f : 1.f + float(rng() % 5);
       // Opset 13: optional inputs (either may be missing or empty-named).
-      Node n13 = make_node("Clip", 3);
+      Node n13 = one_node("Clip", 3);
       std::vector<Tensor> ins = {x, scalar(lo), scalar(hi, trial % 2 ? Shape{} : Shape{1})};
       if (trial % 3 == 1) {
         n13.inputs[1] = "";
@@ -236,9 +179,9 @@ TEST(SimdElementwise, ClipBoundsFromInputsAndAttributes) {
       }
       check(n13, 13, ins, kBitwise, "Clip-13 " + shape_str(shape));
       // Opset 6: attributes, either may be absent.
-      Node n6 = make_node("Clip", 1);
-      if (trial % 3 != 0) n6.attributes["min"] = real(lo);
-      if (trial % 3 != 1) n6.attributes["max"] = real(hi);
+      Node n6 = one_node("Clip", 1);
+      if (trial % 3 != 0) n6.attributes["min"] = attr_float(lo);
+      if (trial % 3 != 1) n6.attributes["max"] = attr_float(hi);
       check(n6, 6, {x}, kBitwise, "Clip-6 " + shape_str(shape));
     }
   });
@@ -255,7 +198,7 @@ TEST(SimdElementwise, PowSquare) {
         case 1: e = Tensor(DType::Int64, {1}); e.data<int64_t>()[0] = 2; break;
         default: e = Tensor(DType::Float32, {1}); e.data<float>()[0] = trial % 2 ? 3.f : 2.f; break;  // 3: fallback
       }
-      check(make_node("Pow", 2), 17, {random_tensor(shape, rng, true, true), e}, kBitwise, "Pow " + shape_str(shape));
+      check(one_node("Pow", 2), 17, {random_tensor(shape, rng, true, true), e}, kBitwise, "Pow " + shape_str(shape));
     }
   });
 }
@@ -298,7 +241,7 @@ TEST(SimdElementwise, BinaryBroadcastsMatchReference) {
         } catch (const Error&) {
           continue;  // random shapes that do not broadcast
         }
-        check(make_node(op, 2), 17, {random_tensor(sa, rng, true, true), random_tensor(sb, rng, true, true)},
+        check(one_node(op, 2), 17, {random_tensor(sa, rng, true, true), random_tensor(sb, rng, true, true)},
               kBitwise, std::string(op) + " " + shape_str(sa) + " " + shape_str(sb));
       }
     }
@@ -312,45 +255,45 @@ TEST(SimdElementwise, FallbacksGiveTheReferenceResult) {
   for (int64_t i = 0; i < ia.numel(); ++i) ia.data<int32_t>()[i] = int32_t(rng() % 100) - 50;
   for (int64_t i = 0; i < ib.numel(); ++i) ib.data<int32_t>()[i] = int32_t(rng() % 9) + 1;
   for (const char* op : {"Add", "Sub", "Mul", "Div"}) {
-    const Node node = make_node(op, 2);
+    const Node node = one_node(op, 2);
     const Tensor want = run_kernel(find_reference_kernel("", op), node, 17, {ia, ib})[0];
     const Tensor got = run_kernel(find_kernel("", op), node, 17, {ia, ib})[0];
     expect_bitwise(got, want, op);
   }
   for (const char* op : {"Relu", "Neg", "Abs"}) {
-    const Node node = make_node(op, 1);
+    const Node node = one_node(op, 1);
     expect_bitwise(run_kernel(find_kernel("", op), node, 17, {ia})[0],
                    run_kernel(find_reference_kernel("", op), node, 17, {ia})[0], op);
   }
   // Pre-opset-7 broadcasting with an axis.
-  Node legacy = make_node("Add", 2);
-  legacy.attributes["broadcast"] = integer(1);
-  legacy.attributes["axis"] = integer(1);
+  Node legacy = one_node("Add", 2);
+  legacy.attributes["broadcast"] = attr_int(1);
+  legacy.attributes["axis"] = attr_int(1);
   const Tensor a = random_tensor({2, 3, 4, 5}, rng), b = random_tensor({3}, rng);
   expect_bitwise(run_kernel(find_kernel("", "Add"), legacy, 6, {a, b})[0],
                  run_kernel(find_reference_kernel("", "Add"), legacy, 6, {a, b})[0], "legacy Add");
   // Shapes that do not broadcast: the reference's error.
-  EXPECT_THROW(run_kernel(find_kernel("", "Mul"), make_node("Mul", 2), 17, {random_tensor({2, 3}, rng),
+  EXPECT_THROW(run_kernel(find_kernel("", "Mul"), one_node("Mul", 2), 17, {random_tensor({2, 3}, rng),
                                                                             random_tensor({4}, rng)}),
                Error);
   // MaxPool with Indices.
-  Node mp = make_node("MaxPool", 1, 2);
-  mp.attributes["kernel_shape"] = ints({3, 3});
-  mp.attributes["strides"] = ints({2, 2});
+  Node mp = one_node("MaxPool", 1, 2);
+  mp.attributes["kernel_shape"] = attr_ints({3, 3});
+  mp.attributes["strides"] = attr_ints({2, 2});
   const Tensor x = random_tensor({1, 3, 9, 10}, rng);
   auto got = run_kernel(find_kernel("", "MaxPool"), mp, 17, {x});
   auto want = run_kernel(find_reference_kernel("", "MaxPool"), mp, 17, {x});
   expect_bitwise(got[0], want[0], "MaxPool Y");
   expect_bitwise(got[1], want[1], "MaxPool Indices");
   // LayerNormalization with Mean / InvStdDev.
-  Node ln = make_node("LayerNormalization", 3, 3);
+  Node ln = one_node("LayerNormalization", 3, 3);
   const Tensor lx = random_tensor({4, 10}, rng), ls = random_tensor({10}, rng), lb = random_tensor({10}, rng);
   got = run_kernel(find_kernel("", "LayerNormalization"), ln, 17, {lx, ls, lb});
   want = run_kernel(find_reference_kernel("", "LayerNormalization"), ln, 17, {lx, ls, lb});
   for (int o = 0; o < 3; ++o) expect_bitwise(got[size_t(o)], want[size_t(o)], "LayerNorm output " + std::to_string(o));
   // Softmax along a middle axis (opset 13).
-  Node sm = make_node("Softmax", 1);
-  sm.attributes["axis"] = integer(1);
+  Node sm = one_node("Softmax", 1);
+  sm.attributes["axis"] = attr_int(1);
   const Tensor sx = random_tensor({2, 5, 3}, rng);
   expect_bitwise(run_kernel(find_kernel("", "Softmax"), sm, 13, {sx})[0],
                  run_kernel(find_reference_kernel("", "Softmax"), sm, 13, {sx})[0], "Softmax axis 1");
@@ -367,7 +310,7 @@ TEST(SimdPool, GlobalPoolsMatchReference) {
         if (trial == 0) s = {1, 96, 56, 56};
         const bool is_max = std::string(op) == "GlobalMaxPool";
         // Averages: no huge values (double sums in another order would lose other bits).
-        check(make_node(op, 1), 17, {random_tensor(s, rng, is_max)}, is_max ? Tolerance{0, 0, false} : Tolerance{1e-6, 0},
+        check(one_node(op, 1), 17, {random_tensor(s, rng, is_max)}, is_max ? Tolerance{0, 0, false} : Tolerance{1e-6, 0},
               std::string(op) + " " + shape_str(s));
       }
     }
@@ -379,22 +322,22 @@ TEST(SimdPool, WindowedPoolsMatchReference) {
   for_each_target([&] {
     for (int trial = 0; trial < 160; ++trial) {
       const bool is_max = trial % 2 == 0;
-      Node node = make_node(is_max ? "MaxPool" : "AveragePool", 1);
+      Node node = one_node(is_max ? "MaxPool" : "AveragePool", 1);
       const int64_t KH = 1 + rng() % 5, KW = 1 + rng() % 5, sh = 1 + rng() % 3;
       const int64_t sw = trial < 16 ? 2 : 1 + rng() % 3;  // stride 2 has a vector deinterleave
       const int64_t dh = is_max || trial % 4 == 1 ? 1 + rng() % 2 : 1, dw = dh == 1 ? 1 + rng() % 2 : 1;
-      node.attributes["kernel_shape"] = ints({KH, KW});
-      node.attributes["strides"] = ints({sh, sw});
-      if (dh != 1 || dw != 1) node.attributes["dilations"] = ints({dh, dw});
+      node.attributes["kernel_shape"] = attr_ints({KH, KW});
+      node.attributes["strides"] = attr_ints({sh, sw});
+      if (dh != 1 || dw != 1) node.attributes["dilations"] = attr_ints({dh, dw});
       const int64_t pt = rng() % KH, pl = rng() % KW, pb = rng() % KH, pr = rng() % KW;
       switch (rng() % 6) {
-        case 0: node.attributes["auto_pad"] = str("SAME_UPPER"); break;
-        case 1: node.attributes["auto_pad"] = str("SAME_LOWER"); break;
-        case 2: node.attributes["auto_pad"] = str("VALID"); break;
-        default: node.attributes["pads"] = ints({pt, pl, pb, pr}); break;
+        case 0: node.attributes["auto_pad"] = attr_string("SAME_UPPER"); break;
+        case 1: node.attributes["auto_pad"] = attr_string("SAME_LOWER"); break;
+        case 2: node.attributes["auto_pad"] = attr_string("VALID"); break;
+        default: node.attributes["pads"] = attr_ints({pt, pl, pb, pr}); break;
       }
-      if (rng() % 2) node.attributes["ceil_mode"] = integer(1);
-      if (!is_max && rng() % 2) node.attributes["count_include_pad"] = integer(1);
+      if (rng() % 2) node.attributes["ceil_mode"] = attr_int(1);
+      if (!is_max && rng() % 2) node.attributes["count_include_pad"] = attr_int(1);
       const int64_t H = (KH - 1) * dh + 1 + rng() % 20, W = (KW - 1) * dw + 1 + rng() % (trial < 16 ? 90 : 37);
       Shape s = {1 + int64_t(rng() % 2), 1 + int64_t(rng() % 5), H, W};
       if (trial == 0) s = {1, 64, 56, 56};
@@ -416,16 +359,16 @@ TEST(SimdNorm, SoftmaxMatchesReference) {
         if (s.empty()) s = {1 + int64_t(rng() % 70)};
         if (trial == 0) s = {4, 65, 65};
         if (trial == 1) s = {3, 1000};
-        Node node = make_node(op, 1);
+        Node node = one_node(op, 1);
         int64_t opset = 13;
         if (trial % 3 == 1) {
           opset = 11;  // 2-D coercion at `axis`; rows of at most ~2000 (the reference's
                        // float sum of longer rows drifts from any other summation order)
           int64_t axis = int64_t(rng() % s.size()), len = shape_numel(Shape(s.begin() + axis, s.end()));
           while (len > 2000) len /= s[size_t(axis++)];
-          node.attributes["axis"] = integer(axis);
+          node.attributes["axis"] = attr_int(axis);
         } else if (trial % 3 == 2) {
-          node.attributes["axis"] = integer(-1);
+          node.attributes["axis"] = attr_int(-1);
         }
         const Tensor x = trial % 5 == 4 ? random_tensor(s, rng, true, true) : random_tensor(s, rng, false, false, -8.f, 8.f);
         check(node, opset, {x}, Tolerance{2e-6, 2e-6}, std::string(op) + " " + shape_str(s));
@@ -445,9 +388,9 @@ TEST(SimdNorm, LayerNormalizationMatchesReference) {
       const int64_t axis = trial % 4 == 1 ? int64_t(rng() % rank) : -1;
       const int64_t a = axis < 0 ? axis + rank : axis;
       const Shape inner(s.begin() + a, s.end());
-      Node node = make_node("LayerNormalization", trial % 3 == 0 ? 2 : 3);
-      node.attributes["axis"] = integer(axis);
-      if (trial % 2) node.attributes["epsilon"] = real(1e-6f);
+      Node node = one_node("LayerNormalization", trial % 3 == 0 ? 2 : 3);
+      node.attributes["axis"] = attr_int(axis);
+      if (trial % 2) node.attributes["epsilon"] = attr_float(1e-6f);
       std::vector<Tensor> ins = {random_tensor(s, rng, trial % 7 == 3, false, -4.f, 4.f, false),
                                  random_tensor(inner, rng)};
       if (node.inputs.size() == 3) ins.push_back(random_tensor(inner, rng));
@@ -476,17 +419,17 @@ TEST(SimdNorm, ReduceMeanMatchesReference) {
         axes_str += ' ';
         axes_str += std::to_string(k);
       }
-      Node node = make_node("ReduceMean", 1);
+      Node node = one_node("ReduceMean", 1);
       const bool keep = trial % 3 != 2;
-      node.attributes["keepdims"] = integer(keep);
+      node.attributes["keepdims"] = attr_int(keep);
       const Tensor x = random_tensor(s, rng, trial % 5 == 1, false, -4.f, 4.f, false);
       if (trial % 2) {
-        node.attributes["axes"] = ints(axes);
+        node.attributes["axes"] = attr_ints(axes);
         check(node, 13, {x}, Tolerance{1e-6, 1e-30}, "ReduceMean-13 " + shape_str(s) + axes_str);
       } else {
         Tensor at(DType::Int64, {int64_t(axes.size())});
         for (size_t k = 0; k < axes.size(); ++k) at.data<int64_t>()[k] = axes[k];
-        Node n18 = make_node("ReduceMean", axes.empty() ? 1 : 2);
+        Node n18 = one_node("ReduceMean", axes.empty() ? 1 : 2);
         n18.attributes = node.attributes;
         check(n18, 18, axes.empty() ? std::vector<Tensor>{x} : std::vector<Tensor>{x, at}, Tolerance{1e-6, 1e-30},
               "ReduceMean-18 " + shape_str(s) + axes_str);
