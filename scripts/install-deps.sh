@@ -67,7 +67,8 @@ if [ "${PITH_SKIP_AARCH64:-0}" != 1 ]; then
     echo "install-deps: unpacking ${AARCH64_ONNX_DEBS[*]} (arm64 $onnx_version) into $AARCH64_ONNX_ROOT"
     tmp=$(mktemp -d)
     chmod 777 "$tmp"  # apt-get download writes as the _apt user
-    (cd "$tmp" && apt-get download -qq "${AARCH64_ONNX_DEBS[@]/%/:arm64=$onnx_version}")
+    debs=("${AARCH64_ONNX_DEBS[@]/%/:arm64=$onnx_version}")
+    (cd "$tmp" && { apt-get download -qq "${debs[@]}" || { $SUDO apt-get update -qq && apt-get download -qq "${debs[@]}"; }; })
     $SUDO rm -rf "$AARCH64_ONNX_ROOT"
     $SUDO mkdir -p "$AARCH64_ONNX_ROOT"
     for deb in "$tmp"/*_arm64.deb; do $SUDO dpkg-deb -x "$deb" "$AARCH64_ONNX_ROOT"; done

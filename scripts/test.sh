@@ -27,3 +27,5 @@ if [ "${PITH_SKIP_ASAN:-0}" != 1 ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --preset asan-ubsan -j "$JOBS" -E zoo_models
 fi
+
+[ "${PITH_SKIP_AARCH64:-0}" = 1 ] || bash scripts/test-aarch64.sh  # aarch64 cross build, tests under qemu

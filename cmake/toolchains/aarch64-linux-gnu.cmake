@@ -12,6 +12,18 @@
 # gtest_discover_tests use it. `-cpu max` enables every Arm feature qemu emulates (NEON, SVE,
 # SVE2), so Highway's runtime dispatch can pick each of those targets.
 # Usage: cmake --preset aarch64-cross   (or -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/aarch64-linux-gnu.cmake)
+#
+# The aarch64-cross preset (CMakePresets.json) also sets, for the kernels as they are today:
+#   PITH_HWY_DISABLED_TARGETS=HWY_SVE|HWY_SVE2|HWY_SVE_256|HWY_SVE2_128: sgemm.cpp keeps its
+#     accumulators in arrays of vectors, which SVE's sizeless vector types cannot be.
+#   PITH_HWY_ALL_ATTAINABLE=ON: with SVE off, NEON would be the only target, and
+#     HWY_DYNAMIC_DISPATCH(simd::Fn) (namespace-qualified, as elementwise.cpp and pool.cpp
+#     use it) does not compile with one target; compiling the scalar fallback too keeps
+#     the dispatch tables, and the SIMD tests then run on NEON and SCALAR.
+#   -ffp-contract=off: aarch64 has FMA in its base ISA, so GCC's default contraction fuses
+#     a*b+c differently per code path in scalar code, and results then depend on how rows
+#     are split between threads (seen on the SCALAR target's GEMV); x86-64's baseline has
+#     no FMA, so this gives the reference and scalar kernels the host build's rounding.
 
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR aarch64)
@@ -34,11 +46,15 @@ if(EXISTS "${PITH_AARCH64_ONNX_ROOT}/usr/lib/${PITH_CROSS_TRIPLE}/cmake/ONNX/ONN
   list(APPEND CMAKE_PREFIX_PATH "${PITH_AARCH64_ONNX_ROOT}/usr")
 endif()
 
-# Run target binaries under qemu-user with the cross C library's loader.
+# Run target binaries under qemu-user. No `-L /usr/aarch64-linux-gnu`: the multiarch -dev
+# packages above bring libc6:arm64 (/lib/ld-linux-aarch64.so.1, /lib/aarch64-linux-gnu), and
+# with -L the loader would come from libc6-arm64-cross (another glibc build) while libc.so.6
+# still comes from /lib/aarch64-linux-gnu; that mix hangs in pthread_create. Without -L the
+# loader and every library come from the multiarch packages, one consistent set.
 if(NOT CMAKE_CROSSCOMPILING_EMULATOR)
   find_program(PITH_QEMU_AARCH64 qemu-aarch64)
   if(PITH_QEMU_AARCH64)
-    set(CMAKE_CROSSCOMPILING_EMULATOR "${PITH_QEMU_AARCH64};-L;/usr/${PITH_CROSS_TRIPLE};-cpu;max"
+    set(CMAKE_CROSSCOMPILING_EMULATOR "${PITH_QEMU_AARCH64};-cpu;max"
         CACHE STRING "Runs aarch64 binaries on the build host")
   endif()
 endif()

@@ -112,9 +112,14 @@ void gemm_fast(KernelContext& ctx, bool fused) {
     auto rows = [&](int64_t n0, int64_t n1) {
       simd::gemv_rows(n0, n1, K, w, K, x, ep.bias_per_col, ep.activation, y.data<float>());
     };
+    // Split in whole groups of 4 rows, so every row takes the same code path (the 4-row
+    // loop or the remainder loop) for any thread count: bitwise-identical results.
     ThreadPool* pool = ctx.thread_pool();
-    if (pool && N * K > 65536) pool->parallel_for(N, 64, rows);
-    else rows(0, N);
+    if (pool && N * K > 65536) {
+      pool->parallel_for((N + 3) / 4, 16, [&](int64_t g0, int64_t g1) { rows(g0 * 4, std::min(N, g1 * 4)); });
+    } else {
+      rows(0, N);
+    }
     return;
   }
   const float* pb = packed_b(ctx, 1, b, tb, K, N);
