@@ -1,6 +1,33 @@
 #include "core/thread_pool.h"
 
+#include <chrono>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define PITH_CPU_RELAX() _mm_pause()
+#elif defined(__aarch64__)
+#define PITH_CPU_RELAX() asm volatile("yield")
+#else
+#define PITH_CPU_RELAX() ((void)0)
+#endif
+
 namespace pith {
+
+namespace {
+
+// Spins until pred() holds or kSpinMicros pass; true when pred() held.
+template <typename Pred>
+bool spin_until(Pred pred) {
+  using clock = std::chrono::steady_clock;
+  auto deadline = clock::now() + std::chrono::microseconds(ThreadPool::kSpinMicros);
+  for (int i = 0;; ++i) {
+    if (pred()) return true;
+    PITH_CPU_RELAX();
+    if ((i & 63) == 63 && clock::now() > deadline) return pred();
+  }
+}
+
+}  // namespace
 
 ThreadPool::ThreadPool(int threads) {
   for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
@@ -10,6 +37,7 @@ ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_ = true;
+    generation_.fetch_add(1);
   }
   wake_.notify_all();
   for (auto& w : workers_) w.join();
@@ -18,49 +46,47 @@ ThreadPool::~ThreadPool() {
 void ThreadPool::work_on(const Task& task) {
   // Chunk c covers [c*n/chunks, (c+1)*n/chunks): fixed by index, not by who runs it.
   for (;;) {
-    int64_t c = next_chunk_.fetch_add(1);
+    int64_t c = next_chunk_.fetch_add(1, std::memory_order_relaxed);
     if (c >= task.chunks) break;
     int64_t begin = c * task.n / task.chunks, end = (c + 1) * task.n / task.chunks;
     task.call(task.fn, begin, end);
-    if (pending_.fetch_sub(1) == 1) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      done_.notify_all();
-    }
   }
 }
 
+// Every worker takes part in every generation exactly once (it may find no chunk left),
+// and run() returns only when all have finished it: so no worker still reads task_ or
+// the chunk counter when the next loop rewrites them.
 void ThreadPool::run(const Task& task) {
-  {
-    std::unique_lock<std::mutex> lock(mutex_);
-    // A worker that woke late for the previous loop must leave it before the
-    // shared chunk counter is reset.
-    done_.wait(lock, [&] { return active_ == 0; });
-    task_ = task;
-    next_chunk_ = 0;
-    pending_ = task.chunks;
-    ++generation_;
+  task_ = task;
+  next_chunk_.store(0, std::memory_order_relaxed);
+  finished_.store(0, std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_seq_cst);
+  if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+    std::lock_guard<std::mutex> lock(mutex_);  // a sleeper checks the generation under it
+    wake_.notify_all();
   }
-  wake_.notify_all();
   work_on(task);
-  std::unique_lock<std::mutex> lock(mutex_);
-  done_.wait(lock, [&] { return pending_.load() == 0 && active_ == 0; });
+  const int workers = int(workers_.size());
+  auto all_done = [&] { return finished_.load(std::memory_order_acquire) == workers; };
+  if (!spin_until(all_done)) {
+    while (!all_done()) std::this_thread::yield();
+  }
 }
 
 void ThreadPool::worker_loop() {
   uint64_t seen = 0;
   for (;;) {
-    Task task;
-    {
+    auto fresh = [&] { return generation_.load(std::memory_order_acquire) != seen; };
+    if (!spin_until(fresh)) {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      task = task_;
-      ++active_;
+      sleepers_.fetch_add(1, std::memory_order_seq_cst);
+      wake_.wait(lock, fresh);
+      sleepers_.fetch_sub(1, std::memory_order_relaxed);
     }
-    work_on(task);
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (--active_ == 0) done_.notify_all();
+    if (stop_.load(std::memory_order_acquire)) return;
+    seen = generation_.load(std::memory_order_acquire);
+    work_on(task_);
+    finished_.fetch_add(1, std::memory_order_release);
   }
 }
 

@@ -3,6 +3,12 @@
 // split into contiguous ranges by index only (never by timing), so a kernel that
 // writes disjoint outputs per index gives bitwise identical results for any thread
 // count. parallel_for performs no heap allocation.
+//
+// Waking: an inference issues one parallel loop per node, a few hundred per run, often
+// tens of microseconds apart. Sleeping on a futex between them costs more than the
+// loops themselves, so workers (and the caller, waiting for the last range) spin on
+// an atomic for a short while before they block (as XNNPACK's pthreadpool and ONNX
+// Runtime's pool do). After kSpinMicros of idleness a worker sleeps and uses no CPU.
 #pragma once
 
 #include <atomic>
@@ -41,6 +47,9 @@ class ThreadPool {
     run(task);
   }
 
+  // How long an idle worker spins before it sleeps.
+  static constexpr int64_t kSpinMicros = 200;
+
  private:
   struct Task {
     void (*call)(void* fn, int64_t begin, int64_t end);
@@ -58,13 +67,14 @@ class ThreadPool {
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;
-  std::condition_variable wake_, done_;
-  Task task_{};
-  uint64_t generation_ = 0;
-  int active_ = 0;  // workers inside work_on (guarded by mutex_)
+  std::condition_variable wake_;
+  Task task_{};                          // written before generation_ is published
+  std::atomic<uint64_t> generation_{0};  // one per parallel loop
+  std::atomic<int> sleepers_{0};         // workers blocked (or about to block) on wake_
+  std::atomic<int> finished_{0};         // workers done with the current generation
   std::atomic<int64_t> next_chunk_{0};
   std::atomic<int64_t> pending_{0};
-  bool stop_ = false;
+  std::atomic<bool> stop_{false};
 };
 
 }  // namespace pith

@@ -82,6 +82,9 @@ void PackB(const float* src, int64_t rs, int64_t cs, int64_t K, int64_t N, float
 
 // One MR x NR tile over a K slice: acc = (accumulate ? C : 0) + A_slice * B_slice; the
 // last slice adds the epilogue. Only the valid rows x cols are loaded and stored.
+// The accumulators are only ever indexed by compile-time constants (loops over kMR,
+// fully unrolled) so that they stay in registers; the epilogue, which handles partial
+// tiles, reads them back from a small stack tile written once per call.
 HWY_INLINE void Tile(int64_t kc, const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, int64_t b_stride,
                      float* c, int64_t ldc,
                      int64_t rows, int64_t cols, int64_t row0, int64_t col0, const GemmEpilogue& ep,
@@ -90,24 +93,29 @@ HWY_INLINE void Tile(int64_t kc, const float* HWY_RESTRICT a, const float* HWY_R
   const size_t L = hn::Lanes(d);
   using V = hn::Vec<DF>;
   const bool full = cols == int64_t(2 * L);
+  constexpr size_t kMaxL = HWY_MAX_BYTES / sizeof(float);
   V acc0[kMR], acc1[kMR];
+#pragma GCC unroll 8
   for (int r = 0; r < kMR; ++r) {
     acc0[r] = hn::Zero(d);
     acc1[r] = hn::Zero(d);
   }
   if (accumulate) {
-    for (int r = 0; r < rows; ++r) {
+#pragma GCC unroll 8
+    for (int r = 0; r < kMR; ++r) {
+      if (r >= rows) break;
       if (full) {
         acc0[r] = hn::LoadU(d, c + r * ldc);
         acc1[r] = hn::LoadU(d, c + r * ldc + L);
       } else {
-        HWY_ALIGN float buf[2 * (HWY_MAX_BYTES / sizeof(float))] = {};
+        HWY_ALIGN float buf[2 * kMaxL] = {};
         std::memcpy(buf, c + r * ldc, size_t(cols) * sizeof(float));
         acc0[r] = hn::Load(d, buf);
         acc1[r] = hn::Load(d, buf + L);
       }
     }
   }
+#pragma GCC unroll 2
   for (int64_t k = 0; k < kc; ++k) {
     const V b0 = hn::LoadU(d, b + k * b_stride);
     const V b1 = hn::LoadU(d, b + k * b_stride + L);
@@ -119,22 +127,26 @@ HWY_INLINE void Tile(int64_t kc, const float* HWY_RESTRICT a, const float* HWY_R
       acc1[r] = hn::MulAdd(av, b1, acc1[r]);
     }
   }
-  for (int r = 0; r < rows; ++r) {
-    V v0 = acc0[r], v1 = acc1[r];
+  HWY_ALIGN float tile[kMR * 2 * kMaxL];
+#pragma GCC unroll 8
+  for (int r = 0; r < kMR; ++r) {
+    hn::Store(acc0[r], d, tile + r * 2 * L);
+    hn::Store(acc1[r], d, tile + r * 2 * L + L);
+  }
+  for (int64_t r = 0; r < rows; ++r) {
     float* crow = c + r * ldc;
+    float* t = tile + r * 2 * L;
     if (!last) {
       if (full) {
-        hn::StoreU(v0, d, crow);
-        hn::StoreU(v1, d, crow + L);
+        hn::StoreU(hn::Load(d, t), d, crow);
+        hn::StoreU(hn::Load(d, t + L), d, crow + L);
       } else {
-        HWY_ALIGN float buf[2 * (HWY_MAX_BYTES / sizeof(float))];
-        hn::Store(v0, d, buf);
-        hn::Store(v1, d, buf + L);
-        std::memcpy(crow, buf, size_t(cols) * sizeof(float));
+        std::memcpy(crow, t, size_t(cols) * sizeof(float));
       }
       continue;
     }
     const int64_t m = row0 + r;
+    V v0 = hn::Load(d, t), v1 = hn::Load(d, t + L);
     if (ep.bias_per_row) {
       const V bias = hn::Set(d, ep.bias_per_row[m]);
       v0 = hn::Add(v0, bias);
@@ -153,24 +165,25 @@ HWY_INLINE void Tile(int64_t kc, const float* HWY_RESTRICT a, const float* HWY_R
       hn::StoreU(Activate(d, v0, ep.activation), d, crow);
       hn::StoreU(Activate(d, v1, ep.activation), d, crow + L);
     } else {
-      HWY_ALIGN float buf[2 * (HWY_MAX_BYTES / sizeof(float))];
-      hn::Store(v0, d, buf);
-      hn::Store(v1, d, buf + L);
+      hn::Store(v0, d, t);
+      hn::Store(v1, d, t + L);
       for (int64_t j = 0; j < cols; ++j) {
-        if (ep.bias_per_col) buf[j] += ep.bias_per_col[col0 + j];
-        if (ep.residual) buf[j] += ep.residual[m * ldc + col0 + j];
+        if (ep.bias_per_col) t[j] += ep.bias_per_col[col0 + j];
+        if (ep.residual) t[j] += ep.residual[m * ldc + col0 + j];
       }
-      hn::Store(Activate(d, hn::Load(d, buf), ep.activation), d, buf);
-      hn::Store(Activate(d, hn::Load(d, buf + L), ep.activation), d, buf + L);
-      std::memcpy(crow, buf, size_t(cols) * sizeof(float));
+      hn::Store(Activate(d, hn::Load(d, t), ep.activation), d, t);
+      hn::Store(Activate(d, hn::Load(d, t + L), ep.activation), d, t + L);
+      std::memcpy(crow, t, size_t(cols) * sizeof(float));
     }
   }
 }
 
-// K is processed in slices of kKC so that one slice of every B panel of the block
-// stays in L2 and one slice of an A panel in L1; C accumulates across slices. The
-// summation order per element is fixed (slices in order), independent of threads.
+// K is processed in slices of kKC so that one slice of an A panel stays in L1, and N
+// in blocks of kNB columns so that one slice of the B block stays in L2 while every
+// A panel passes over it; C accumulates across slices. The summation order per
+// element is fixed (slices in order), independent of threads and blocking.
 constexpr int64_t kKC = 256;
+constexpr int64_t kL2BlockFloats = 48 * 1024;  // 192 KiB of B: half of a small core's L2
 
 void SgemmPacked(int64_t M, int64_t N, int64_t K, const float* pa, const float* pb, float* C, int64_t ldc,
                  const GemmEpilogue& ep) {
@@ -178,12 +191,16 @@ void SgemmPacked(int64_t M, int64_t N, int64_t K, const float* pa, const float* 
   for (int64_t k0 = 0; k0 < K || k0 == 0; k0 += kKC) {
     const int64_t kc = std::min(kKC, K - k0);
     const bool accumulate = k0 > 0, last = k0 + kc >= K;
-    for (int64_t m = 0; m < M; m += kMR) {
-      const int64_t rows = std::min<int64_t>(kMR, M - m);
-      const float* a = pa + m * K + k0 * kMR;
-      for (int64_t n = 0; n < N; n += nr) {
-        const int64_t cols = std::min<int64_t>(nr, N - n);
-        Tile(kc, a, pb + n * K + k0 * nr, nr, C + m * ldc + n, ldc, rows, cols, m, n, ep, accumulate, last);
+    const int64_t nb = std::max(nr, kL2BlockFloats / std::max<int64_t>(kc, 1) / nr * nr);
+    for (int64_t n0 = 0; n0 < N; n0 += nb) {
+      const int64_t n1 = std::min(N, n0 + nb);
+      for (int64_t m = 0; m < M; m += kMR) {
+        const int64_t rows = std::min<int64_t>(kMR, M - m);
+        const float* a = pa + m * K + k0 * kMR;
+        for (int64_t n = n0; n < n1; n += nr) {
+          const int64_t cols = std::min<int64_t>(nr, N - n);
+          Tile(kc, a, pb + n * K + k0 * nr, nr, C + m * ldc + n, ldc, rows, cols, m, n, ep, accumulate, last);
+        }
       }
     }
     if (K == 0) break;
