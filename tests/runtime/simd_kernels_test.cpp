@@ -84,6 +84,86 @@ TEST(SimdKernels, ConvMatchesReferenceOnRandomShapes) {
   });
 }
 
+// The depthwise kernel's specialised paths: 3x3 and 5x5 filters (taps fixed at compile
+// time), filters of more than 64 taps (summed in passes), rows wide enough for the
+// four-vector loop and rows that end in a partial vector, strides 1 and 2.
+TEST(SimdKernels, DepthwiseMatchesReferenceOnEveryPath) {
+  std::mt19937 rng(11);
+  for_each_target([&] {
+    for (int64_t k : {3, 5, 9}) {
+      for (int64_t stride : {1, 2}) {
+        for (int64_t W : {1, 7, 33, 70, 131}) {
+          const int64_t C = 3, H = 5 + rng() % 9, pad = k / 2;
+          OpRunner conv("FusedConv", {random_tensor({1, C, H, W}, rng, true), random_tensor({C, 1, k, k}, rng),
+                                      random_tensor({C}, rng)});
+          conv.domain("pith").i("group", C).ints("strides", {stride, stride}).ints("pads", {pad, pad, pad, pad});
+          conv.s("activation", rng() % 2 ? "Relu" : "SiLU");
+          Tensor want = conv.run_reference()[0];
+          if (rng() % 2) {
+            conv.input(random_tensor(want.shape(), rng));
+            want = conv.run_reference()[0];
+          }
+          std::string what = "depthwise " + std::to_string(k) + "x" + std::to_string(k) + " stride " +
+                             std::to_string(stride) + " x" + shape_str(conv.inputs[0].shape());
+          Tensor one = conv.run_session(1, 1, 2)[0];
+          expect_close(one, want, what);
+          expect_bitwise(conv.run_session(1, 2, 2)[0], one, what + " (2 threads)");
+        }
+      }
+    }
+  });
+}
+
+// 3x3 stride-1 convolutions with enough channels take the Winograd F(2x2, 3x3) path:
+// odd and even planes (partial tiles on the right and bottom), tile rows shorter and
+// longer than a vector, several tile blocks, asymmetric and zero padding, a batch of
+// two, residual and activations; bitwise identical for 1, 2 and 3 threads.
+TEST(SimdKernels, WinogradConvMatchesReference) {
+  std::mt19937 rng(13);
+  for_each_target([&] {
+    for (int trial = 0; trial < 12; ++trial) {
+      const int64_t N = 1 + trial % 2, C = 16 + rng() % 40, M = 16 + rng() % 30;
+      const int64_t H = 3 + rng() % 40, W = 4 + rng() % 45;
+      const int64_t pt = rng() % 2, pl = rng() % 2, pb = rng() % 2, pr = rng() % 2;
+      if ((H + pt + pb - 2) * (W + pl + pr - 2) < 16) continue;
+      // No edge values: a 1e20 in a tile would set the tolerance's scale for every element.
+      OpRunner conv("FusedConv", {random_tensor({N, C, H, W}, rng), random_tensor({M, C, 3, 3}, rng),
+                                  random_tensor({M}, rng)});
+      conv.domain("pith").ints("pads", {pt, pl, pb, pr});
+      const char* act = kActivations[rng() % 9];
+      conv.s("activation", act);
+      conv.f("activation_alpha", std::string(act) == "Clip" ? -0.5f : 0.2f);
+      conv.f("activation_beta", std::string(act) == "Clip" ? 0.7f : 0.5f);
+      Tensor want = conv.run_reference()[0];
+      if (rng() % 2) {
+        conv.input(random_tensor(want.shape(), rng));
+        want = conv.run_reference()[0];
+      }
+      std::string what = "winograd trial " + std::to_string(trial) + " x" + shape_str(conv.inputs[0].shape()) +
+                         " w" + shape_str(conv.inputs[1].shape()) + " act " + act;
+      Tensor one = conv.run_session(1, 1, 2)[0];
+      // Winograd reorders the sums: a few ulps of the larger terms, checked relative to
+      // the scale of the convolution before its activation (as the zoo test checks
+      // whole models against their largest output).
+      OpRunner plain = conv;
+      plain.s("activation", "");
+      Tensor pre = plain.run_reference()[0];
+      float scale = 1.f;
+      for (int64_t i = 0; i < pre.numel(); ++i) scale = std::max(scale, std::fabs(pre.data<float>()[i]));
+      for (int64_t i = 0; i < want.numel(); ++i) {
+        const float a = one.data<float>()[i], b = want.data<float>()[i];
+        if (std::isnan(b)) {
+          ASSERT_TRUE(std::isnan(a)) << what << " element " << i;
+          continue;
+        }
+        ASSERT_NEAR(a, b, 1e-5f * scale) << what << " element " << i;
+      }
+      expect_bitwise(conv.run_session(1, 2, 2)[0], one, what + " (2 threads)");
+      expect_bitwise(conv.run_session(1, 3, 2)[0], one, what + " (3 threads)");
+    }
+  });
+}
+
 TEST(SimdKernels, GemmAndMatMulMatchReference) {
   std::mt19937 rng(11);
   for_each_target([&] {

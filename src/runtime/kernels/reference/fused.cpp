@@ -8,10 +8,11 @@ namespace pith {
 
 namespace {
 
-// Runs the default-domain `op` kernel over the same node (it ignores the fused
-// attributes) with inputs 0..2 and returns its output.
+// Runs the default-domain `op` reference kernel over the same node (it ignores the
+// fused attributes) with inputs 0..2 and returns its output. The reference one, never
+// the SIMD one: tests check the SIMD fused kernels against this.
 Tensor run_base(KernelContext& ctx, const char* op) {
-  KernelFn base = find_kernel("", op);
+  KernelFn base = find_reference_kernel("", op);
   KERNEL_CHECK(ctx, base != nullptr, "no kernel for ", op);
   std::vector<const Tensor*> ins;
   for (size_t i = 0; i < 3; ++i) ins.push_back(ctx.has_input(i) ? &ctx.input(i) : nullptr);

@@ -16,6 +16,7 @@
 #include "runtime/kernels/simd/depthwise.h"
 #include "runtime/kernels/simd/scratch.h"
 #include "runtime/kernels/simd/sgemm.h"
+#include "runtime/kernels/simd/winograd.h"
 
 namespace pith {
 
@@ -24,9 +25,12 @@ void kernel_fused_conv(KernelContext& ctx);  // reference
 
 namespace {
 
-// Pointwise convolutions with at most this many input channels read B in place: few
-// enough rows for the hardware prefetchers, and packing would cost as much as the math.
+// Pointwise convolutions read B (the input planes) in place instead of packing it when
+// packing would cost about as much as the math: few input channels, or few output
+// channels to amortize the copy over (measured on MobileNetV2's 1x1 layers: packing
+// wins only for wide layers such as 320 -> 1280 on 7x7 planes).
 constexpr int64_t kDirectMaxK = 64;
+constexpr int64_t kDirectMaxM = 128;
 
 struct ConvShape {
   int64_t N, C, H, W, M, KH, KW, OH, OW, group;
@@ -36,12 +40,24 @@ struct ConvShape {
   int64_t K() const { return Cg() * KH * KW; }
   bool depthwise() const { return group == C && M == C && group > 1; }
   bool pointwise() const { return KH == 1 && KW == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0; }
+  // Winograd F(2x2, 3x3) where it pays: enough channels for the 16 GEMMs to run at
+  // speed and the transforms to be amortized over them.
+  bool winograd() const {
+    return KH == 3 && KW == 3 && sh == 1 && sw == 1 && dh == 1 && dw == 1 && group == 1 && C >= 16 && M >= 16 &&
+           OH * OW >= 16;
+  }
+  simd::WinogradParams winograd_params() const {
+    simd::WinogradParams p;
+    p.C = C; p.H = H; p.W = W; p.M = M; p.OH = OH; p.OW = OW; p.pad_top = pt; p.pad_left = pl;
+    return p;
+  }
 };
 
 struct PackedConv {
   const void* source = nullptr;  // W data the packing came from
   Shape w_shape;
   int64_t mr = 0;                // panel height it was packed for (the SIMD target's)
+  bool winograd = false;         // packed as 16 Winograd-domain matrices (winograd.h)
   int64_t group_stride = 0;      // floats per packed group
   std::shared_ptr<float> packed; // 64-byte aligned
 };
@@ -57,14 +73,20 @@ const PackedConv& packed_weights(KernelContext& ctx, const Tensor& w, const Conv
   // Cache only weights that are initializers: a runtime tensor may reuse an address.
   std::shared_ptr<void>* slot = ctx.input_is_constant(1) ? ctx.node_state() : nullptr;
   auto* cached = slot && *slot ? static_cast<PackedConv*>(slot->get()) : nullptr;
-  if (cached && cached->source == w.raw() && cached->w_shape == w.shape() && cached->mr == simd::sgemm_mr())
+  if (cached && cached->source == w.raw() && cached->w_shape == w.shape() && cached->mr == simd::sgemm_mr() &&
+      cached->winograd == s.winograd())
     return *cached;
   auto pc = std::make_shared<PackedConv>();
   pc->source = w.raw();
   pc->w_shape = w.shape();
   pc->mr = simd::sgemm_mr();
+  pc->winograd = s.winograd();
   const float* wd = w.data<float>();
-  if (s.depthwise()) {
+  if (pc->winograd) {
+    pc->group_stride = int64_t(simd::winograd_u_stride(s.M, s.C));
+    pc->packed = aligned_floats(size_t(16 * pc->group_stride));
+    simd::winograd_pack_weights(wd, s.M, s.C, pc->packed.get());
+  } else if (s.depthwise()) {
     pc->group_stride = s.KH * s.KW;  // plain copy: one KH x KW filter per channel
     pc->packed = aligned_floats(size_t(w.numel()));
     std::memcpy(pc->packed.get(), wd, w.nbytes());
@@ -162,6 +184,36 @@ bool read_shape(KernelContext& ctx, const Tensor& x, const Tensor& w, ConvShape&
   return s.OH > 0 && s.OW > 0;
 }
 
+// Winograd path: each image padded once (a buffer every thread reads), then (tile
+// block, output row chunk) pieces split over the threads by index.
+void run_winograd(const ConvShape& s, const PackedConv& pc, const float* xd, const float* bd, const float* rd,
+                  const Activation& act, float* yd, ThreadPool* pool) {
+  const simd::WinogradParams p = s.winograd_params();
+  const int64_t mr = simd::sgemm_mr(), block = simd::winograd_block_tiles(p);
+  const int64_t blocks = (p.tiles() + block - 1) / block;
+  const int threads = pool ? pool->threads() : 1;
+  int64_t row_chunks = 1;
+  if (blocks * s.N < threads) row_chunks = std::min<int64_t>((s.M + mr - 1) / mr, threads);
+  const int64_t rows_per_chunk = ((s.M + mr - 1) / mr + row_chunks - 1) / row_chunks * mr;
+  const size_t padded_floats = simd::winograd_padded_floats(p);
+  float* padded = simd::thread_scratch(padded_floats * size_t(s.N), 1);
+  for (int64_t n = 0; n < s.N; ++n) simd::winograd_pad_input(p, xd + n * s.C * s.H * s.W, padded + n * padded_floats);
+  const int64_t pieces = s.N * blocks * row_chunks, out_image = s.M * s.OH * s.OW;
+  auto work = [&](int64_t b, int64_t e) {
+    float* scratch = simd::thread_scratch(simd::winograd_block_scratch_floats(p, rows_per_chunk));
+    for (int64_t t = b; t < e; ++t) {
+      const int64_t rc = t % row_chunks, blk = (t / row_chunks) % blocks, n = t / row_chunks / blocks;
+      const int64_t m0 = rc * rows_per_chunk, rows = std::min(rows_per_chunk, s.M - m0);
+      if (rows <= 0) continue;
+      const int64_t t0 = blk * block, nt = std::min(block, p.tiles() - t0);
+      simd::winograd_conv_block(p, padded + n * padded_floats, pc.packed.get(), m0, rows, t0, nt, bd,
+                                rd ? rd + n * out_image : nullptr, act, yd + n * out_image, scratch);
+    }
+  };
+  if (pool) pool->parallel_for(pieces, 1, work);
+  else work(0, pieces);
+}
+
 void run_fast_conv(KernelContext& ctx, bool fused) {
   const Tensor& x = ctx.input(0);
   const Tensor& w = ctx.input(1);
@@ -204,6 +256,11 @@ void run_fast_conv(KernelContext& ctx, bool fused) {
     return;
   }
 
+  if (s.winograd()) {
+    run_winograd(s, pc, xd, bd, rd, act, yd, pool);
+    return;
+  }
+
   const int64_t Mg = s.Mg(), Cg = s.Cg(), K = s.K(), nr = simd::sgemm_nr(), mr = simd::sgemm_mr();
   // Column blocks sized so one K slice of a packed block (256 x NC floats) stays in L2.
   int64_t nc = std::max<int64_t>(nr, (int64_t(256 * 1024 / 4) / std::max<int64_t>(std::min<int64_t>(K, 256), 1)) / nr * nr);
@@ -232,7 +289,7 @@ void run_fast_conv(KernelContext& ctx, bool fused) {
       ep.bias_per_row = bd ? bd + g * Mg + m0 : nullptr;
       ep.residual = rd ? rd + out_off : nullptr;  // addressed relative to the tile, like C
       ep.activation = act;
-      if (s.pointwise() && K <= kDirectMaxK) {
+      if (s.pointwise() && (K <= kDirectMaxK || Mg <= kDirectMaxM)) {
         // 1x1: the input planes already are B's rows; only a last partial panel is packed.
         const int64_t full = cols / nr * nr;
         if (full) simd::sgemm_direct_b(rows, full, K, pa, xg + j0, HW, yd + out_off, OHW, ep);

@@ -92,6 +92,84 @@ void FillScratch(const DepthwiseParams& p, const Padded& g, const float* in, flo
   }
 }
 
+// Stores one output vector: + residual, activation; the last one of a row may be partial.
+template <class D, class V>
+HWY_INLINE void StoreOutput(D d, V acc, const float* res, const Activation& act, float* out, int64_t n) {
+  const int64_t L = int64_t(hn::Lanes(d));
+  if (n == L) {
+    if (res) acc = hn::Add(acc, hn::LoadU(d, res));
+    hn::StoreU(Activate(d, acc, act), d, out);
+    return;
+  }
+  HWY_ALIGN float buf[HWY_MAX_BYTES / sizeof(float)];
+  hn::Store(acc, d, buf);
+  if (res)
+    for (int64_t j = 0; j < n; ++j) buf[j] += res[j];
+  hn::Store(Activate(d, hn::Load(d, buf), act), d, buf);
+  std::memcpy(out, buf, size_t(n) * sizeof(float));
+}
+
+// One output row. Tap t of output x reads base[off[t] + x]. Four output vectors are
+// computed at a time with independent accumulators: a single accumulator would chain
+// every tap's FMA behind the previous one and leave the FMA units idle on latency.
+// kTaps > 0 fixes the tap count at compile time (3x3, 5x5), so the loops over taps
+// unroll and the broadcast weights stay in registers.
+template <int kTaps>
+HWY_INLINE void DepthwiseRow(int64_t taps_dynamic, const int64_t* off, const float* w, float bias, const float* base,
+                             const float* res_row, const Activation& act, float* orow, int64_t OW) {
+  const hn::ScalableTag<float> d;
+  using V = hn::Vec<decltype(d)>;
+  const int64_t L = int64_t(hn::Lanes(d));
+  const int64_t taps = kTaps > 0 ? kTaps : taps_dynamic;
+  const V vbias = hn::Set(d, bias);
+  int64_t ox = 0;
+  if constexpr (kTaps > 0 && kTaps <= 9) {
+    V wv[kTaps];
+    for (int t = 0; t < kTaps; ++t) wv[t] = hn::Set(d, w[t]);
+    for (; ox + 4 * L <= OW; ox += 4 * L) {
+      V a0 = vbias, a1 = vbias, a2 = vbias, a3 = vbias;
+      for (int t = 0; t < kTaps; ++t) {
+        const float* b = base + off[t] + ox;
+        a0 = hn::MulAdd(wv[t], hn::LoadU(d, b), a0);
+        a1 = hn::MulAdd(wv[t], hn::LoadU(d, b + L), a1);
+        a2 = hn::MulAdd(wv[t], hn::LoadU(d, b + 2 * L), a2);
+        a3 = hn::MulAdd(wv[t], hn::LoadU(d, b + 3 * L), a3);
+      }
+      StoreOutput(d, a0, res_row ? res_row + ox : nullptr, act, orow + ox, L);
+      StoreOutput(d, a1, res_row ? res_row + ox + L : nullptr, act, orow + ox + L, L);
+      StoreOutput(d, a2, res_row ? res_row + ox + 2 * L : nullptr, act, orow + ox + 2 * L, L);
+      StoreOutput(d, a3, res_row ? res_row + ox + 3 * L : nullptr, act, orow + ox + 3 * L, L);
+    }
+  } else {
+    for (; ox + 4 * L <= OW; ox += 4 * L) {
+      V a0 = vbias, a1 = vbias, a2 = vbias, a3 = vbias;
+      for (int64_t t = 0; t < taps; ++t) {
+        const V wt = hn::Set(d, w[t]);
+        const float* b = base + off[t] + ox;
+        a0 = hn::MulAdd(wt, hn::LoadU(d, b), a0);
+        a1 = hn::MulAdd(wt, hn::LoadU(d, b + L), a1);
+        a2 = hn::MulAdd(wt, hn::LoadU(d, b + 2 * L), a2);
+        a3 = hn::MulAdd(wt, hn::LoadU(d, b + 3 * L), a3);
+      }
+      StoreOutput(d, a0, res_row ? res_row + ox : nullptr, act, orow + ox, L);
+      StoreOutput(d, a1, res_row ? res_row + ox + L : nullptr, act, orow + ox + L, L);
+      StoreOutput(d, a2, res_row ? res_row + ox + 2 * L : nullptr, act, orow + ox + 2 * L, L);
+      StoreOutput(d, a3, res_row ? res_row + ox + 3 * L : nullptr, act, orow + ox + 3 * L, L);
+    }
+  }
+  // The rest, one vector at a time (over-reads stay inside the scratch slack).
+  for (; ox < OW; ox += L) {
+    V a0 = vbias, a1 = hn::Zero(d);
+    int64_t t = 0;
+    for (; t + 2 <= taps; t += 2) {
+      a0 = hn::MulAdd(hn::Set(d, w[t]), hn::LoadU(d, base + off[t] + ox), a0);
+      a1 = hn::MulAdd(hn::Set(d, w[t + 1]), hn::LoadU(d, base + off[t + 1] + ox), a1);
+    }
+    if (t < taps) a0 = hn::MulAdd(hn::Set(d, w[t]), hn::LoadU(d, base + off[t] + ox), a0);
+    StoreOutput(d, hn::Add(a0, a1), res_row ? res_row + ox : nullptr, act, orow + ox, std::min(L, OW - ox));
+  }
+}
+
 void DepthwisePlane(const DepthwiseParams& p, const float* in, const float* w, float bias, const float* residual,
                     const Activation& act, float* out, float* scratch) {
   const Padded g = padded_geometry(p);
@@ -99,56 +177,46 @@ void DepthwisePlane(const DepthwiseParams& p, const float* in, const float* w, f
   const int64_t s = p.stride_w, pc = g.phase_cols, row_stride = s * pc;
   const int64_t taps = p.KH * p.KW;
   // Offset of each tap from the scratch position of output (oy, 0), row part excluded.
-  int64_t offsets[64];
-  const bool small = taps <= 64;
-  if (small) {
-    for (int64_t t = 0; t < taps; ++t) {
-      const int64_t ky = t / p.KW, kx = t % p.KW, cx = kx * p.dilation_w;
+  constexpr int64_t kMaxTaps = 64;
+  int64_t offsets[kMaxTaps];
+  for (int64_t t0 = 0; t0 < taps; t0 += kMaxTaps) {  // filters above 64 taps: in passes
+    const int64_t n = std::min(kMaxTaps, taps - t0);
+    for (int64_t t = 0; t < n; ++t) {
+      const int64_t ky = (t0 + t) / p.KW, kx = (t0 + t) % p.KW, cx = kx * p.dilation_w;
       offsets[t] = ky * p.dilation_h * row_stride + (cx % s) * pc + cx / s;
     }
-  }
-  const hn::ScalableTag<float> d;
-  using V = hn::Vec<decltype(d)>;
-  const int64_t L = int64_t(hn::Lanes(d));
-  const V vbias = hn::Set(d, bias);
-  for (int64_t oy = 0; oy < p.OH; ++oy) {
-    float* orow = out + oy * p.OW;
-    const float* res_row = residual ? residual + oy * p.OW : nullptr;
-    const float* base = scratch + oy * p.stride_h * row_stride;
-    for (int64_t ox = 0; ox < p.OW; ox += L) {
-      V acc = vbias;
-      if (taps == 9 && small) {
-        const float* b = base + ox;
-        acc = hn::MulAdd(hn::Set(d, w[0]), hn::LoadU(d, b + offsets[0]), acc);
-        acc = hn::MulAdd(hn::Set(d, w[1]), hn::LoadU(d, b + offsets[1]), acc);
-        acc = hn::MulAdd(hn::Set(d, w[2]), hn::LoadU(d, b + offsets[2]), acc);
-        acc = hn::MulAdd(hn::Set(d, w[3]), hn::LoadU(d, b + offsets[3]), acc);
-        acc = hn::MulAdd(hn::Set(d, w[4]), hn::LoadU(d, b + offsets[4]), acc);
-        acc = hn::MulAdd(hn::Set(d, w[5]), hn::LoadU(d, b + offsets[5]), acc);
-        acc = hn::MulAdd(hn::Set(d, w[6]), hn::LoadU(d, b + offsets[6]), acc);
-        acc = hn::MulAdd(hn::Set(d, w[7]), hn::LoadU(d, b + offsets[7]), acc);
-        acc = hn::MulAdd(hn::Set(d, w[8]), hn::LoadU(d, b + offsets[8]), acc);
-      } else {
-        for (int64_t t = 0; t < taps; ++t) {
-          int64_t off = offsets[small ? t : 0];
-          if (!small) {
-            const int64_t ky = t / p.KW, kx = t % p.KW, cx = kx * p.dilation_w;
-            off = ky * p.dilation_h * row_stride + (cx % s) * pc + cx / s;
-          }
-          acc = hn::MulAdd(hn::Set(d, w[t]), hn::LoadU(d, base + off + ox), acc);
+    const bool first = t0 == 0, final = t0 + n == taps;
+    for (int64_t oy = 0; oy < p.OH; ++oy) {
+      float* orow = out + oy * p.OW;
+      const float* base = scratch + oy * p.stride_h * row_stride;
+      if (first && final) {
+        const float* res_row = residual ? residual + oy * p.OW : nullptr;
+        if (n == 9) {
+          DepthwiseRow<9>(n, offsets, w, bias, base, res_row, act, orow, p.OW);
+        } else if (n == 25) {
+          DepthwiseRow<25>(n, offsets, w, bias, base, res_row, act, orow, p.OW);
+        } else {
+          DepthwiseRow<0>(n, offsets, w, bias, base, res_row, act, orow, p.OW);
         }
+        continue;
       }
-      const int64_t n = std::min(L, p.OW - ox);
-      if (n == L) {
-        if (res_row) acc = hn::Add(acc, hn::LoadU(d, res_row + ox));
-        hn::StoreU(Activate(d, acc, act), d, orow + ox);
-      } else {
-        HWY_ALIGN float buf[HWY_MAX_BYTES / sizeof(float)];
-        hn::Store(acc, d, buf);
-        if (res_row)
-          for (int64_t j = 0; j < n; ++j) buf[j] += res_row[ox + j];
-        hn::Store(Activate(d, hn::Load(d, buf), act), d, buf);
-        std::memcpy(orow + ox, buf, size_t(n) * sizeof(float));
+      // Multi-pass (huge filters): plain partial sums in the output row; the bias on the
+      // first pass, residual and activation on the last.
+      for (int64_t ox = 0; ox < p.OW; ++ox) {
+        float acc = first ? bias : orow[ox];
+        for (int64_t t = 0; t < n; ++t) acc += w[t0 + t] * base[offsets[t] + ox];
+        orow[ox] = acc;
+      }
+      if (final) {
+        const float* res_row = residual ? residual + oy * p.OW : nullptr;
+        const hn::ScalableTag<float> d;
+        const int64_t L = int64_t(hn::Lanes(d));
+        for (int64_t ox = 0; ox < p.OW; ox += L) {
+          const int64_t m = std::min(L, p.OW - ox);
+          HWY_ALIGN float buf[HWY_MAX_BYTES / sizeof(float)] = {};
+          std::memcpy(buf, orow + ox, size_t(m) * sizeof(float));
+          StoreOutput(d, hn::Load(d, buf), res_row ? res_row + ox : nullptr, act, orow + ox, m);
+        }
       }
     }
   }
