@@ -67,7 +67,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
     for (size_t n = 0; n < total.size(); ++n) slow.push_back({total[n] / double(iterations), n});
     std::sort(slow.rbegin(), slow.rend());
     std::cout << "slowest nodes\n";
-    for (size_t i = 0; i < std::min<size_t>(300, slow.size()); ++i) {
+    for (size_t i = 0; i < std::min<size_t>(12, slow.size()); ++i) {
       auto& node = graph->nodes[slow[i].second];
       std::string shapes;
       for (auto& in : node.inputs) {
