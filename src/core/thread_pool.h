@@ -37,7 +37,9 @@ class ThreadPool {
     if (n <= 0) return;
     if (grain < 1) grain = 1;
     int64_t max_chunks = (n + grain - 1) / grain;
-    int64_t chunks = std::min<int64_t>(max_chunks, threads());
+    // A few chunks per thread, taken in turn: a thread that starts late (woken from
+    // sleep, preempted) does less instead of holding everyone up.
+    int64_t chunks = std::min<int64_t>(max_chunks, int64_t(threads()) * kChunksPerThread);
     if (chunks <= 1 || workers_.empty()) {
       fn(int64_t(0), n);
       return;
@@ -47,6 +49,7 @@ class ThreadPool {
     run(task);
   }
 
+  static constexpr int kChunksPerThread = 4;
   // How long an idle worker spins before it sleeps.
   static constexpr int64_t kSpinMicros = 200;
 

@@ -117,19 +117,20 @@ TEST(SimdKernels, DepthwiseMatchesReferenceOnEveryPath) {
 // 3x3 stride-1 convolutions with enough channels take the Winograd F(2x2, 3x3) path:
 // odd and even planes (partial tiles on the right and bottom), tile rows shorter and
 // longer than a vector, several tile blocks, asymmetric and zero padding, a batch of
-// two, residual and activations; bitwise identical for 1, 2 and 3 threads.
+// two, two groups, residual and activations; bitwise identical for 1, 2 and 3 threads.
 TEST(SimdKernels, WinogradConvMatchesReference) {
   std::mt19937 rng(13);
   for_each_target([&] {
     for (int trial = 0; trial < 12; ++trial) {
-      const int64_t N = 1 + trial % 2, C = 16 + rng() % 40, M = 16 + rng() % 30;
+      const int64_t N = 1 + trial % 2, group = 1 + trial % 3 / 2;  // groups of >= 16 channels too
+      const int64_t C = group * (16 + rng() % 30), M = group * (16 + rng() % 24);
       const int64_t H = 3 + rng() % 40, W = 4 + rng() % 45;
       const int64_t pt = rng() % 2, pl = rng() % 2, pb = rng() % 2, pr = rng() % 2;
       if ((H + pt + pb - 2) * (W + pl + pr - 2) < 16) continue;
       // No edge values: a 1e20 in a tile would set the tolerance's scale for every element.
-      OpRunner conv("FusedConv", {random_tensor({N, C, H, W}, rng), random_tensor({M, C, 3, 3}, rng),
+      OpRunner conv("FusedConv", {random_tensor({N, C, H, W}, rng), random_tensor({M, C / group, 3, 3}, rng),
                                   random_tensor({M}, rng)});
-      conv.domain("pith").ints("pads", {pt, pl, pb, pr});
+      conv.domain("pith").i("group", group).ints("pads", {pt, pl, pb, pr});
       const char* act = kActivations[rng() % 9];
       conv.s("activation", act);
       conv.f("activation_alpha", std::string(act) == "Clip" ? -0.5f : 0.2f);
@@ -140,7 +141,7 @@ TEST(SimdKernels, WinogradConvMatchesReference) {
         want = conv.run_reference()[0];
       }
       std::string what = "winograd trial " + std::to_string(trial) + " x" + shape_str(conv.inputs[0].shape()) +
-                         " w" + shape_str(conv.inputs[1].shape()) + " act " + act;
+                         " w" + shape_str(conv.inputs[1].shape()) + " group " + std::to_string(group) + " act " + act;
       Tensor one = conv.run_session(1, 1, 2)[0];
       // Winograd reorders the sums: a few ulps of the larger terms, checked relative to
       // the scale of the convolution before its activation (as the zoo test checks

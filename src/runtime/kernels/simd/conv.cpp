@@ -40,15 +40,16 @@ struct ConvShape {
   int64_t K() const { return Cg() * KH * KW; }
   bool depthwise() const { return group == C && M == C && group > 1; }
   bool pointwise() const { return KH == 1 && KW == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0; }
-  // Winograd F(2x2, 3x3) where it pays: enough channels for the 16 GEMMs to run at
-  // speed and the transforms to be amortized over them.
+  // Winograd F(2x2, 3x3) where it pays: enough channels per group for the 16 GEMMs
+  // to run at speed and the transforms to be amortized over them.
   bool winograd() const {
-    return KH == 3 && KW == 3 && sh == 1 && sw == 1 && dh == 1 && dw == 1 && group == 1 && C >= 16 && M >= 16 &&
+    return KH == 3 && KW == 3 && sh == 1 && sw == 1 && dh == 1 && dw == 1 && Cg() >= 16 && Mg() >= 16 &&
            OH * OW >= 16;
   }
+  // One group's convolution (the padded input holds all C planes; group g starts at plane g * Cg).
   simd::WinogradParams winograd_params() const {
     simd::WinogradParams p;
-    p.C = C; p.H = H; p.W = W; p.M = M; p.OH = OH; p.OW = OW; p.pad_top = pt; p.pad_left = pl;
+    p.C = Cg(); p.H = H; p.W = W; p.M = Mg(); p.OH = OH; p.OW = OW; p.pad_top = pt; p.pad_left = pl;
     return p;
   }
 };
@@ -83,9 +84,11 @@ const PackedConv& packed_weights(KernelContext& ctx, const Tensor& w, const Conv
   pc->winograd = s.winograd();
   const float* wd = w.data<float>();
   if (pc->winograd) {
-    pc->group_stride = int64_t(simd::winograd_u_stride(s.M, s.C));
-    pc->packed = aligned_floats(size_t(16 * pc->group_stride));
-    simd::winograd_pack_weights(wd, s.M, s.C, pc->packed.get());
+    const int64_t Mg = s.Mg(), Cg = s.Cg();
+    pc->group_stride = 16 * int64_t(simd::winograd_u_stride(Mg, Cg));
+    pc->packed = aligned_floats(size_t(pc->group_stride * s.group));
+    for (int64_t g = 0; g < s.group; ++g)
+      simd::winograd_pack_weights(wd + g * Mg * Cg * 9, Mg, Cg, pc->packed.get() + g * pc->group_stride);
   } else if (s.depthwise()) {
     pc->group_stride = s.KH * s.KW;  // plain copy: one KH x KW filter per channel
     pc->packed = aligned_floats(size_t(w.numel()));
@@ -184,30 +187,36 @@ bool read_shape(KernelContext& ctx, const Tensor& x, const Tensor& w, ConvShape&
   return s.OH > 0 && s.OW > 0;
 }
 
-// Winograd path: each image padded once (a buffer every thread reads), then (tile
-// block, output row chunk) pieces split over the threads by index.
+// Winograd path: each image padded once (a buffer every thread reads), then (group,
+// tile block, output row chunk) pieces split over the threads by index.
 void run_winograd(const ConvShape& s, const PackedConv& pc, const float* xd, const float* bd, const float* rd,
                   const Activation& act, float* yd, ThreadPool* pool) {
   const simd::WinogradParams p = s.winograd_params();
+  simd::WinogradParams all = p;  // every channel, for padding
+  all.C = s.C;
   const int64_t mr = simd::sgemm_mr(), block = simd::winograd_block_tiles(p);
-  const int64_t blocks = (p.tiles() + block - 1) / block;
+  const int64_t blocks = (p.tiles() + block - 1) / block, Mg = s.Mg();
   const int threads = pool ? pool->threads() : 1;
   int64_t row_chunks = 1;
-  if (blocks * s.N < threads) row_chunks = std::min<int64_t>((s.M + mr - 1) / mr, threads);
-  const int64_t rows_per_chunk = ((s.M + mr - 1) / mr + row_chunks - 1) / row_chunks * mr;
-  const size_t padded_floats = simd::winograd_padded_floats(p);
-  float* padded = simd::thread_scratch(padded_floats * size_t(s.N), 1);
-  for (int64_t n = 0; n < s.N; ++n) simd::winograd_pad_input(p, xd + n * s.C * s.H * s.W, padded + n * padded_floats);
-  const int64_t pieces = s.N * blocks * row_chunks, out_image = s.M * s.OH * s.OW;
+  if (blocks * s.N * s.group < threads) row_chunks = std::min<int64_t>((Mg + mr - 1) / mr, threads);
+  const int64_t rows_per_chunk = ((Mg + mr - 1) / mr + row_chunks - 1) / row_chunks * mr;
+  const size_t image_floats = simd::winograd_padded_floats(all);
+  const size_t group_floats = simd::winograd_padded_floats(p);
+  float* padded = simd::thread_scratch(image_floats * size_t(s.N), 1);
+  for (int64_t n = 0; n < s.N; ++n) simd::winograd_pad_input(all, xd + n * s.C * s.H * s.W, padded + n * image_floats);
+  const int64_t pieces = s.N * s.group * blocks * row_chunks, out_plane = s.OH * s.OW;
   auto work = [&](int64_t b, int64_t e) {
     float* scratch = simd::thread_scratch(simd::winograd_block_scratch_floats(p, rows_per_chunk));
     for (int64_t t = b; t < e; ++t) {
-      const int64_t rc = t % row_chunks, blk = (t / row_chunks) % blocks, n = t / row_chunks / blocks;
-      const int64_t m0 = rc * rows_per_chunk, rows = std::min(rows_per_chunk, s.M - m0);
+      const int64_t rc = t % row_chunks, blk = (t / row_chunks) % blocks;
+      const int64_t g = (t / row_chunks / blocks) % s.group, n = t / row_chunks / blocks / s.group;
+      const int64_t m0 = rc * rows_per_chunk, rows = std::min(rows_per_chunk, Mg - m0);
       if (rows <= 0) continue;
       const int64_t t0 = blk * block, nt = std::min(block, p.tiles() - t0);
-      simd::winograd_conv_block(p, padded + n * padded_floats, pc.packed.get(), m0, rows, t0, nt, bd,
-                                rd ? rd + n * out_image : nullptr, act, yd + n * out_image, scratch);
+      const int64_t out_off = (n * s.M + g * Mg) * out_plane;
+      simd::winograd_conv_block(p, padded + n * image_floats + g * group_floats, pc.packed.get() + g * pc.group_stride,
+                                m0, rows, t0, nt, bd ? bd + g * Mg : nullptr, rd ? rd + out_off : nullptr, act,
+                                yd + out_off, scratch);
     }
   };
   if (pool) pool->parallel_for(pieces, 1, work);
