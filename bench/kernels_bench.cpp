@@ -46,26 +46,29 @@ void BM_Sgemm(benchmark::State& state) {
 BENCHMARK(BM_Sgemm)->Args({256, 256, 256})->Args({512, 512, 512})->Args({1024, 1024, 1024})
     ->Args({96, 12544, 16})->Args({64, 3136, 576})->Args({1280, 49, 320})->Unit(benchmark::kMicrosecond);
 
-void BM_Depthwise3x3(benchmark::State& state) {
+// One depthwise plane: args size, stride, kernel size, activation (0 none, 1 SiLU).
+void BM_Depthwise(benchmark::State& state) {
   pith::simd::DepthwiseParams p;
-  const int64_t size = state.range(0), stride = state.range(1);
+  const int64_t size = state.range(0), stride = state.range(1), k = state.range(2);
   p.H = p.W = size;
-  p.KH = p.KW = 3;
+  p.KH = p.KW = k;
   p.stride_h = p.stride_w = stride;
-  p.pad_top = p.pad_left = 1;
-  p.OH = p.OW = (size + 2 - 3) / stride + 1;
-  auto in = random_floats(size_t(size * size), 3), w = random_floats(9, 4);
+  p.pad_top = p.pad_left = k / 2;
+  p.OH = p.OW = (size + 2 * (k / 2) - k) / stride + 1;
+  pith::Activation act;
+  if (state.range(3) == 1) act.kind = pith::ActivationKind::SiLU;
+  auto in = random_floats(size_t(size * size), 3), w = random_floats(size_t(k * k), 4);
   std::vector<float> out(size_t(p.OH * p.OW));
   float* scratch = pith::simd::thread_scratch(size_t(pith::simd::depthwise_scratch_floats(p)));
   for (auto _ : state) {
-    pith::simd::depthwise_conv2d_plane(p, in.data(), w.data(), 0.f, nullptr, pith::Activation{}, out.data(), scratch);
+    pith::simd::depthwise_conv2d_plane(p, in.data(), w.data(), 0.f, nullptr, act, out.data(), scratch);
     benchmark::DoNotOptimize(out.data());
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * 9 * double(p.OH * p.OW) * double(state.iterations()) / 1e9,
-                                                 benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(k * k) * double(p.OH * p.OW) *
+                                                 double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_Depthwise3x3)->Args({112, 1})->Args({112, 2})->Args({56, 1})->Args({14, 1})->Args({7, 1})
-    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Depthwise)->Args({112, 1, 3, 0})->Args({112, 2, 3, 0})->Args({56, 1, 3, 0})->Args({14, 1, 3, 0})
+    ->Args({7, 1, 3, 0})->Args({14, 1, 5, 0})->Args({14, 1, 5, 1})->Args({28, 1, 5, 1})->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

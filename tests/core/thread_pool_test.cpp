@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <numeric>
+#include <thread>
 
 namespace pith {
 
@@ -28,6 +30,29 @@ TEST(ThreadPool, ManyBackToBackLoopsDoNotRace) {
     pool.parallel_for(16, 1, [&](int64_t b, int64_t e) { total += e - b; });
   }
   EXPECT_EQ(total.load(), 2000 * 16);
+}
+
+// Idle workers spin for a while, then sleep: loops that come after a pause long enough
+// for them to fall asleep must wake them and still cover every index once.
+TEST(ThreadPool, WakesWorkersThatFellAsleep) {
+  ThreadPool pool(3);
+  for (int round = 0; round < 20; ++round) {
+    if (round % 2) std::this_thread::sleep_for(std::chrono::microseconds(ThreadPool::kSpinMicros * 5));
+    std::vector<int> hits(97, 0);
+    pool.parallel_for(97, 1, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) ++hits[size_t(i)];
+    });
+    for (int h : hits) ASSERT_EQ(h, 1) << "round " << round;
+  }
+}
+
+// Destroying a pool whose workers sleep (or spin) ends promptly.
+TEST(ThreadPool, DestroysIdlePools) {
+  for (int i = 0; i < 20; ++i) {
+    ThreadPool pool(2 + i % 3);
+    if (i % 2) std::this_thread::sleep_for(std::chrono::microseconds(ThreadPool::kSpinMicros * 3));
+    pool.parallel_for(10, 1, [](int64_t, int64_t) {});
+  }
 }
 
 }  // namespace pith

@@ -157,16 +157,21 @@ HWY_INLINE void DepthwiseRow(int64_t taps_dynamic, const int64_t* off, const flo
       StoreOutput(d, a3, res_row ? res_row + ox + 3 * L : nullptr, act, orow + ox + 3 * L, L);
     }
   }
-  // The rest, one vector at a time (over-reads stay inside the scratch slack).
+  // The rest, one vector at a time (over-reads stay inside the scratch slack). Small
+  // planes (14x14, 7x7) spend most of their time here: four partial sums over the taps
+  // keep four FMA chains in flight.
   for (; ox < OW; ox += L) {
-    V a0 = vbias, a1 = hn::Zero(d);
+    V a0 = vbias, a1 = hn::Zero(d), a2 = hn::Zero(d), a3 = hn::Zero(d);
     int64_t t = 0;
-    for (; t + 2 <= taps; t += 2) {
+    for (; t + 4 <= taps; t += 4) {
       a0 = hn::MulAdd(hn::Set(d, w[t]), hn::LoadU(d, base + off[t] + ox), a0);
       a1 = hn::MulAdd(hn::Set(d, w[t + 1]), hn::LoadU(d, base + off[t + 1] + ox), a1);
+      a2 = hn::MulAdd(hn::Set(d, w[t + 2]), hn::LoadU(d, base + off[t + 2] + ox), a2);
+      a3 = hn::MulAdd(hn::Set(d, w[t + 3]), hn::LoadU(d, base + off[t + 3] + ox), a3);
     }
-    if (t < taps) a0 = hn::MulAdd(hn::Set(d, w[t]), hn::LoadU(d, base + off[t] + ox), a0);
-    StoreOutput(d, hn::Add(a0, a1), res_row ? res_row + ox : nullptr, act, orow + ox, std::min(L, OW - ox));
+    for (; t < taps; ++t) a0 = hn::MulAdd(hn::Set(d, w[t]), hn::LoadU(d, base + off[t] + ox), a0);
+    StoreOutput(d, hn::Add(hn::Add(a0, a1), hn::Add(a2, a3)), res_row ? res_row + ox : nullptr, act, orow + ox,
+                std::min(L, OW - ox));
   }
 }
 
@@ -179,11 +184,32 @@ void DepthwisePlane(const DepthwiseParams& p, const float* in, const float* w, f
   // Offset of each tap from the scratch position of output (oy, 0), row part excluded.
   constexpr int64_t kMaxTaps = 64;
   int64_t offsets[kMaxTaps];
+  // Column offset of each kx within a row (phase cx % s, position cx / s), found by
+  // stepping instead of dividing: small planes run this once per channel, and integer
+  // divisions here once cost more than the convolution itself.
+  int64_t col_offset[kMaxTaps];
+  const int64_t kw_cols = std::min(p.KW, kMaxTaps);
+  for (int64_t kx = 0, phase = 0, pos = 0; kx < kw_cols; ++kx) {
+    col_offset[kx] = phase * pc + pos;
+    phase += p.dilation_w;
+    while (phase >= s) {
+      phase -= s;
+      ++pos;
+    }
+  }
   for (int64_t t0 = 0; t0 < taps; t0 += kMaxTaps) {  // filters above 64 taps: in passes
     const int64_t n = std::min(kMaxTaps, taps - t0);
-    for (int64_t t = 0; t < n; ++t) {
-      const int64_t ky = (t0 + t) / p.KW, kx = (t0 + t) % p.KW, cx = kx * p.dilation_w;
-      offsets[t] = ky * p.dilation_h * row_stride + (cx % s) * pc + cx / s;
+    for (int64_t t = 0, ky = t0 / p.KW, kx = t0 % p.KW; t < n; ++t) {
+      if (kx < kMaxTaps) {
+        offsets[t] = ky * p.dilation_h * row_stride + col_offset[kx];
+      } else {  // rows wider than 64 taps (never in practice): divide
+        const int64_t cx = kx * p.dilation_w;
+        offsets[t] = ky * p.dilation_h * row_stride + (cx % s) * pc + cx / s;
+      }
+      if (++kx == p.KW) {
+        kx = 0;
+        ++ky;
+      }
     }
     const bool first = t0 == 0, final = t0 + n == taps;
     for (int64_t oy = 0; oy < p.OH; ++oy) {

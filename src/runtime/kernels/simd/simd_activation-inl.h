@@ -17,6 +17,27 @@ namespace pith::simd {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+// e^x for x in [-87, 88] (callers clamp), relative error below 1e-6: 2^n * 2^f with
+// n = round(x log2 e) put in the exponent field and 2^f, f in [-1/2, 1/2], from its
+// degree-6 Taylor polynomial (truncation error 1.2e-7). About half the work of the
+// correctly rounded hwy::Exp, which dominated convolutions fused with SiLU.
+template <class D, class V>
+HWY_INLINE V FastExp(D d, V x) {
+  const hn::RebindToSigned<D> di;
+  const V t = hn::Mul(x, hn::Set(d, 1.44269504088896341f));
+  const V n = hn::Round(t);
+  const V f = hn::Sub(t, n);
+  V p = hn::Set(d, 1.5403530393381606e-4f);
+  p = hn::MulAdd(p, f, hn::Set(d, 1.3333558146428443e-3f));
+  p = hn::MulAdd(p, f, hn::Set(d, 9.6181291076284772e-3f));
+  p = hn::MulAdd(p, f, hn::Set(d, 5.5504108664821580e-2f));
+  p = hn::MulAdd(p, f, hn::Set(d, 2.4022650695910071e-1f));
+  p = hn::MulAdd(p, f, hn::Set(d, 6.9314718055994531e-1f));
+  p = hn::MulAdd(p, f, hn::Set(d, 1.0f));
+  const auto bits = hn::ShiftLeft<23>(hn::Add(hn::ConvertTo(di, n), hn::Set(di, 127)));
+  return hn::Mul(p, hn::BitCast(d, bits));
+}
+
 template <class D, class V>
 HWY_INLINE V Activate(D d, V v, const Activation& act) {
   switch (act.kind) {
@@ -35,8 +56,8 @@ HWY_INLINE V Activate(D d, V v, const Activation& act) {
     case ActivationKind::Sigmoid:
     case ActivationKind::SiLU: {
       // 1 / (1 + exp(-x)); the clamp keeps exp finite (sigmoid saturates far earlier).
-      auto nx = hn::Min(hn::Max(hn::Neg(v), hn::Set(d, -88.0f)), hn::Set(d, 88.0f));
-      auto s = hn::Div(hn::Set(d, 1.0f), hn::Add(hn::Set(d, 1.0f), hn::Exp(d, nx)));
+      auto nx = hn::Min(hn::Max(hn::Neg(v), hn::Set(d, -87.0f)), hn::Set(d, 88.0f));
+      auto s = hn::Div(hn::Set(d, 1.0f), hn::Add(hn::Set(d, 1.0f), FastExp(d, nx)));
       return act.kind == ActivationKind::Sigmoid ? s : hn::Mul(v, s);
     }
     case ActivationKind::Tanh: return hn::Tanh(d, v);
