@@ -39,6 +39,27 @@ void expect_close(const Tensor& got, const Tensor& want, const std::string& what
 
 const char* kActivations[] = {"", "Relu", "Clip", "LeakyRelu", "HardSigmoid", "HardSwish", "Sigmoid", "SiLU", "Tanh"};
 
+// Sets a random fused activation (with the parameters Clip, LeakyRelu and HardSigmoid
+// take) on a pith.FusedConv; returns its name.
+std::string set_random_activation(OpRunner& conv, std::mt19937& rng) {
+  const std::string act = kActivations[rng() % 9];
+  conv.s("activation", act);
+  conv.f("activation_alpha", act == "Clip" ? -0.5f : 0.2f);
+  conv.f("activation_beta", act == "Clip" ? 0.7f : 0.5f);
+  return act;
+}
+
+// The reference output of a pith.FusedConv, after giving it a random residual input
+// half of the time.
+Tensor reference_maybe_with_residual(OpRunner& conv, std::mt19937& rng) {
+  Tensor want = conv.run_reference()[0];
+  if (rng() % 2) {
+    conv.input(random_tensor(want.shape(), rng));
+    want = conv.run_reference()[0];
+  }
+  return want;
+}
+
 TEST(SimdKernels, ConvMatchesReferenceOnRandomShapes) {
   std::mt19937 rng(7);
   for_each_target([&] {
@@ -62,10 +83,7 @@ TEST(SimdKernels, ConvMatchesReferenceOnRandomShapes) {
       conv.domain(fused ? "pith" : "").i("group", group).ints("strides", {sh, sw}).ints("dilations", {dh, dw});
       conv.ints("pads", {pt, pl, pb, pr});
       if (fused) {
-        const char* act = kActivations[rng() % 9];
-        conv.s("activation", act);
-        conv.f("activation_alpha", std::string(act) == "Clip" ? -0.5f : 0.2f);
-        conv.f("activation_beta", std::string(act) == "Clip" ? 0.7f : 0.5f);
+        set_random_activation(conv, rng);
       }
       Tensor want = conv.run_reference()[0];
       if (fused && rng() % 2) {  // residual input
@@ -98,11 +116,7 @@ TEST(SimdKernels, DepthwiseMatchesReferenceOnEveryPath) {
                                       random_tensor({C}, rng)});
           conv.domain("pith").i("group", C).ints("strides", {stride, stride}).ints("pads", {pad, pad, pad, pad});
           conv.s("activation", rng() % 2 ? "Relu" : "SiLU");
-          Tensor want = conv.run_reference()[0];
-          if (rng() % 2) {
-            conv.input(random_tensor(want.shape(), rng));
-            want = conv.run_reference()[0];
-          }
+          Tensor want = reference_maybe_with_residual(conv, rng);
           std::string what = "depthwise " + std::to_string(k) + "x" + std::to_string(k) + " stride " +
                              std::to_string(stride) + " x" + shape_str(conv.inputs[0].shape());
           Tensor one = conv.run_session(1, 1, 2)[0];
@@ -131,15 +145,8 @@ TEST(SimdKernels, WinogradConvMatchesReference) {
       OpRunner conv("FusedConv", {random_tensor({N, C, H, W}, rng), random_tensor({M, C / group, 3, 3}, rng),
                                   random_tensor({M}, rng)});
       conv.domain("pith").i("group", group).ints("pads", {pt, pl, pb, pr});
-      const char* act = kActivations[rng() % 9];
-      conv.s("activation", act);
-      conv.f("activation_alpha", std::string(act) == "Clip" ? -0.5f : 0.2f);
-      conv.f("activation_beta", std::string(act) == "Clip" ? 0.7f : 0.5f);
-      Tensor want = conv.run_reference()[0];
-      if (rng() % 2) {
-        conv.input(random_tensor(want.shape(), rng));
-        want = conv.run_reference()[0];
-      }
+      const std::string act = set_random_activation(conv, rng);
+      Tensor want = reference_maybe_with_residual(conv, rng);
       std::string what = "winograd trial " + std::to_string(trial) + " x" + shape_str(conv.inputs[0].shape()) +
                          " w" + shape_str(conv.inputs[1].shape()) + " group " + std::to_string(group) + " act " + act;
       Tensor one = conv.run_session(1, 1, 2)[0];

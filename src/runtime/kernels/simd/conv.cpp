@@ -1,6 +1,7 @@
 // Fast float32 2-D convolution in NCHW for Conv and pith.FusedConv. Weights are packed
 // once per node (kept in the node's state). Depthwise convolutions use the depthwise
-// kernel; every other grouping runs as a packed SGEMM per group,
+// kernel; 3x3 stride-1 convolutions with at least 16 channels per group use Winograd
+// F(2x2, 3x3) (winograd.h); every other grouping runs as a packed SGEMM per group,
 //   Y[g] (Mg x OH*OW) = W[g] (Mg x Cg*KH*KW) * im2col(X[g]) (Cg*KH*KW x OH*OW),
 // with im2col written straight into packed-B panels one column block at a time, so
 // the column matrix is never materialized. Work is split over (row chunk, column

@@ -113,7 +113,7 @@ HWY_INLINE void StoreOutput(D d, V acc, const float* res, const Activation& act,
 // computed at a time with independent accumulators: a single accumulator would chain
 // every tap's FMA behind the previous one and leave the FMA units idle on latency.
 // kTaps > 0 fixes the tap count at compile time (3x3, 5x5), so the loops over taps
-// unroll and the broadcast weights stay in registers.
+// unroll; up to 9 taps the broadcast weights also stay in registers.
 template <int kTaps>
 HWY_INLINE void DepthwiseRow(int64_t taps_dynamic, const int64_t* off, const float* w, float bias, const float* base,
                              const float* res_row, const Activation& act, float* orow, int64_t OW) {
@@ -157,9 +157,8 @@ HWY_INLINE void DepthwiseRow(int64_t taps_dynamic, const int64_t* off, const flo
       StoreOutput(d, a3, res_row ? res_row + ox + 3 * L : nullptr, act, orow + ox + 3 * L, L);
     }
   }
-  // The rest, one vector at a time (over-reads stay inside the scratch slack). Small
-  // planes (14x14, 7x7) spend most of their time here: four partial sums over the taps
-  // keep four FMA chains in flight.
+  // The rest, one vector at a time (over-reads stay inside the scratch slack), with four
+  // partial sums over the taps so that four FMA chains are in flight, not one.
   for (; ox < OW; ox += L) {
     V a0 = vbias, a1 = hn::Zero(d), a2 = hn::Zero(d), a3 = hn::Zero(d);
     int64_t t = 0;
@@ -185,8 +184,8 @@ void DepthwisePlane(const DepthwiseParams& p, const float* in, const float* w, f
   constexpr int64_t kMaxTaps = 64;
   int64_t offsets[kMaxTaps];
   // Column offset of each kx within a row (phase cx % s, position cx / s), found by
-  // stepping instead of dividing: small planes run this once per channel, and integer
-  // divisions here once cost more than the convolution itself.
+  // stepping instead of dividing (this runs once per channel, and small planes have
+  // little work to hide integer divisions behind).
   int64_t col_offset[kMaxTaps];
   const int64_t kw_cols = std::min(p.KW, kMaxTaps);
   for (int64_t kx = 0, phase = 0, pos = 0; kx < kw_cols; ++kx) {
