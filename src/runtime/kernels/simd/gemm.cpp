@@ -1,8 +1,9 @@
 // Fast float32 Gemm, pith.FusedGemm and MatMul through the packed SGEMM. The right-hand
 // operand B is packed once per node when it is an initializer (weights), else on every
 // call; A is packed per call. Work is split over column blocks, so results do not depend
-// on the thread count. Cases outside the fast path (other types, alpha != 1, a C that is
-// not a row, column or full bias, broadcast batch dims on B) use the reference kernel.
+// on the thread count. Batched MatMul runs one packed SGEMM per batch. Cases outside the
+// fast path (other types, alpha != 1, a C that is not a row, column or full bias) use the
+// reference kernel.
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -136,11 +137,69 @@ void gemm_fast(KernelContext& ctx, bool fused) {
 void kernel_gemm_fast(KernelContext& ctx) { gemm_fast(ctx, false); }
 void kernel_fused_gemm_fast(KernelContext& ctx) { gemm_fast(ctx, true); }
 
+namespace {
+
+// Batched MatMul (attention scores and context: [B, M, K] x [B, K, N]), batch dims
+// broadcast as numpy does. Each batch packs its A and B and runs the packed SGEMM;
+// batches are split over the threads, each computed whole by one thread.
+void batched_matmul(KernelContext& ctx, const Tensor& a, const Tensor& b) {
+  const int64_t M = a.dim(a.rank() - 2), K = a.dim(a.rank() - 1), N = b.dim(b.rank() - 1);
+  const size_t batch_rank = size_t(std::max(a.rank(), b.rank()) - 2);
+  // Batch dims right-aligned; a missing or size-1 dim broadcasts (stride 0).
+  Shape batch(batch_rank), a_stride(batch_rank, 0), b_stride(batch_rank, 0);
+  int64_t as = M * K, bs = K * N;
+  for (size_t i = 0; i < batch_rank; ++i) {
+    const size_t d = batch_rank - 1 - i;
+    const int64_t ad = i + 2 < size_t(a.rank()) ? a.dim(a.rank() - 3 - int64_t(i)) : 1;
+    const int64_t bd = i + 2 < size_t(b.rank()) ? b.dim(b.rank() - 3 - int64_t(i)) : 1;
+    if (ad != bd && ad != 1 && bd != 1) return kernel_matmul(ctx);  // the reference names the mismatch
+    batch[d] = std::max(ad, bd);
+    a_stride[d] = ad == 1 ? 0 : as;
+    b_stride[d] = bd == 1 ? 0 : bs;
+    as *= ad;
+    bs *= bd;
+  }
+  Shape out = batch;
+  out.push_back(M);
+  out.push_back(N);
+  Tensor& y = ctx.allocate_output_uninitialized(0, DType::Float32, out);
+  const int64_t batches = shape_numel(batch);
+  if (batches == 0 || M == 0 || N == 0) return;
+  const float* ad = a.data<float>();
+  const float* bd = b.data<float>();
+  float* yd = y.data<float>();
+  auto work = [&](int64_t i0, int64_t i1) {
+    float* pa = simd::thread_scratch(simd::packed_a_floats(M, K) + simd::packed_b_floats(N, K));
+    float* pb = pa + simd::packed_a_floats(M, K);
+    for (int64_t i = i0; i < i1; ++i) {
+      int64_t rest = i, ao = 0, bo = 0;
+      for (size_t d = batch_rank; d-- > 0;) {
+        const int64_t idx = rest % batch[d];
+        rest /= batch[d];
+        ao += idx * a_stride[d];
+        bo += idx * b_stride[d];
+      }
+      simd::pack_a(ad + ao, K, 1, M, K, pa);
+      simd::pack_b(bd + bo, N, 1, K, N, pb);
+      simd::sgemm_packed(M, N, K, pa, pb, yd + i * M * N, N, simd::GemmEpilogue{});
+    }
+  };
+  ThreadPool* pool = ctx.thread_pool();
+  if (pool && batches > 1 && M * N * K * batches > 32768) pool->parallel_for(batches, 1, work);
+  else work(0, batches);
+}
+
+}  // namespace
+
 // MatMul with a 2-D right operand (the weights of linear layers, attention projections):
-// A's leading dims fold into M. Batched right operands go to the reference kernel.
+// A's leading dims fold into M. Batched right operands run per batch (batched_matmul).
 void kernel_matmul_fast(KernelContext& ctx) {
   const Tensor& a = ctx.input(0);
   const Tensor& b = ctx.input(1);
+  if (a.dtype() == DType::Float32 && b.dtype() == DType::Float32 && a.rank() >= 2 && b.rank() >= 3 &&
+      a.shape().back() == b.dim(b.rank() - 2) && a.shape().back() > 0) {
+    return batched_matmul(ctx, a, b);
+  }
   if (a.dtype() != DType::Float32 || b.dtype() != DType::Float32 || a.rank() < 2 || b.rank() != 2 ||
       a.shape().back() != b.dim(0)) {
     return kernel_matmul(ctx);
