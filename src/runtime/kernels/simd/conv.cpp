@@ -272,9 +272,12 @@ void run_fast_conv(KernelContext& ctx, bool fused) {
   }
 
   const int64_t Mg = s.Mg(), Cg = s.Cg(), K = s.K(), nr = simd::sgemm_nr(), mr = simd::sgemm_mr();
-  // Column blocks sized so one K slice of a packed block (256 x NC floats) stays in L2.
+  // Column blocks sized so one K slice of a packed block (256 x NC floats) stays in L2,
+  // and at most kMaxBlockCols wide: blocks are the unit of work split over threads, and
+  // a few large uneven ones (4096 + 256 columns) left one thread idle.
+  constexpr int64_t kMaxBlockCols = 512;
   int64_t nc = std::max<int64_t>(nr, (int64_t(256 * 1024 / 4) / std::max<int64_t>(std::min<int64_t>(K, 256), 1)) / nr * nr);
-  nc = std::min(nc, (OHW + nr - 1) / nr * nr);
+  nc = std::min({nc, kMaxBlockCols, (OHW + nr - 1) / nr * nr});
   const int64_t col_blocks = (OHW + nc - 1) / nc;
   const int threads = pool ? pool->threads() : 1;
   // Split rows too when there are fewer column blocks than threads (small late layers).
