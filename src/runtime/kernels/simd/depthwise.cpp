@@ -31,6 +31,8 @@ Padded padded_geometry(const DepthwiseParams& p) {
 }
 // Vector over-read past the last row's end (lanes that are computed and discarded).
 constexpr int64_t kSlackFloats = 64;
+// Planes at most this wide are copied into scratch without per-row library calls.
+constexpr int64_t kSmallPlaneWidth = 32;
 }  // namespace
 }  // namespace pith::simd
 #endif
@@ -44,6 +46,27 @@ namespace hn = hwy::HWY_NAMESPACE;
 // zeroed; stride-2 rows are split with vector deinterleaving loads.
 void FillScratch(const DepthwiseParams& p, const Padded& g, const float* in, float* scratch) {
   const int64_t s = p.stride_w, pc = g.phase_cols, row_stride = s * pc;
+  if (p.W <= kSmallPlaneWidth) {
+    // Small planes (28x28 and below): per-row library calls would cost more than the
+    // copy, so zero the whole scratch in one call and copy the pixels in plain loops.
+    std::memset(scratch, 0, size_t(g.rows * row_stride + kSlackFloats) * sizeof(float));
+    for (int64_t y = 0; y < p.H; ++y) {
+      float* row = scratch + (y + p.pad_top) * row_stride;
+      const float* src = in + y * p.W;
+      if (s == 1) {
+        for (int64_t x = 0; x < p.W; ++x) row[p.pad_left + x] = src[x];
+      } else {
+        for (int64_t x = 0, ph = p.pad_left % s, pos = p.pad_left / s; x < p.W; ++x) {
+          row[ph * pc + pos] = src[x];
+          if (++ph == s) {
+            ph = 0;
+            ++pos;
+          }
+        }
+      }
+    }
+    return;
+  }
   std::memset(scratch, 0, size_t(p.pad_top * row_stride) * sizeof(float));
   std::memset(scratch + (p.pad_top + p.H) * row_stride, 0,
               size_t((g.rows - p.pad_top - p.H) * row_stride + kSlackFloats) * sizeof(float));
@@ -106,7 +129,7 @@ HWY_INLINE void StoreOutput(D d, V acc, const float* res, const Activation& act,
   if (res)
     for (int64_t j = 0; j < n; ++j) buf[j] += res[j];
   hn::Store(Activate(d, hn::Load(d, buf), act), d, buf);
-  std::memcpy(out, buf, size_t(n) * sizeof(float));
+  for (int64_t j = 0; j < n; ++j) out[j] = buf[j];  // n < L: a loop beats a memcpy call
 }
 
 // One output row. Tap t of output x reads base[off[t] + x]. Four output vectors are
