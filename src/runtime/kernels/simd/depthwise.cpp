@@ -56,12 +56,10 @@ void FillScratch(const DepthwiseParams& p, const Padded& g, const float* in, flo
       if (s == 1) {
         for (int64_t x = 0; x < p.W; ++x) row[p.pad_left + x] = src[x];
       } else {
-        for (int64_t x = 0, ph = p.pad_left % s, pos = p.pad_left / s; x < p.W; ++x) {
-          row[ph * pc + pos] = src[x];
-          if (++ph == s) {
-            ph = 0;
-            ++pos;
-          }
+        // Column x goes to phase (x + pad_left) % s at (x + pad_left) / s: one strided pass per phase.
+        for (int64_t x0 = 0; x0 < s && x0 < p.W; ++x0) {
+          float* dst = row + ((x0 + p.pad_left) % s) * pc + (x0 + p.pad_left) / s;
+          for (int64_t x = x0; x < p.W; x += s) *dst++ = src[x];
         }
       }
     }
