@@ -82,9 +82,12 @@ void PackB(const float* src, int64_t rs, int64_t cs, int64_t K, int64_t N, float
 
 // One MR x NR tile over a K slice: acc = (accumulate ? C : 0) + A_slice * B_slice; the
 // last slice adds the epilogue. Only the valid rows x cols are loaded and stored.
-// The accumulators are only ever indexed by compile-time constants (loops over kMR,
+// The accumulators are only ever indexed by compile-time constants (loops over kR,
 // fully unrolled) so that they stay in registers; the epilogue, which handles partial
-// tiles, reads them back from a small stack tile written once per call.
+// tiles, reads them back from a small stack tile written once per call. kR <= kMR rows
+// are computed (the packed A panel still holds kMR per k): a last panel of 2 or 4 rows
+// (M = 16, 32, ...) does not pay for kMR.
+template <int kR>
 HWY_INLINE void Tile(int64_t kc, const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, int64_t b_stride,
                      float* c, int64_t ldc,
                      int64_t rows, int64_t cols, int64_t row0, int64_t col0, const GemmEpilogue& ep,
@@ -94,15 +97,15 @@ HWY_INLINE void Tile(int64_t kc, const float* HWY_RESTRICT a, const float* HWY_R
   using V = hn::Vec<DF>;
   const bool full = cols == int64_t(2 * L);
   constexpr size_t kMaxL = HWY_MAX_BYTES / sizeof(float);
-  V acc0[kMR], acc1[kMR];
+  V acc0[kR], acc1[kR];
 #pragma GCC unroll 8
-  for (int r = 0; r < kMR; ++r) {
+  for (int r = 0; r < kR; ++r) {
     acc0[r] = hn::Zero(d);
     acc1[r] = hn::Zero(d);
   }
   if (accumulate) {
 #pragma GCC unroll 8
-    for (int r = 0; r < kMR; ++r) {
+    for (int r = 0; r < kR; ++r) {
       if (r >= rows) break;
       if (full) {
         acc0[r] = hn::LoadU(d, c + r * ldc);
@@ -121,15 +124,15 @@ HWY_INLINE void Tile(int64_t kc, const float* HWY_RESTRICT a, const float* HWY_R
     const V b1 = hn::LoadU(d, b + k * b_stride + L);
     const float* ak = a + k * kMR;
 #pragma GCC unroll 8
-    for (int r = 0; r < kMR; ++r) {
+    for (int r = 0; r < kR; ++r) {
       const V av = hn::Set(d, ak[r]);
       acc0[r] = hn::MulAdd(av, b0, acc0[r]);
       acc1[r] = hn::MulAdd(av, b1, acc1[r]);
     }
   }
-  HWY_ALIGN float tile[kMR * 2 * kMaxL];
+  HWY_ALIGN float tile[kR * 2 * kMaxL];
 #pragma GCC unroll 8
-  for (int r = 0; r < kMR; ++r) {
+  for (int r = 0; r < kR; ++r) {
     hn::Store(acc0[r], d, tile + r * 2 * L);
     hn::Store(acc1[r], d, tile + r * 2 * L + L);
   }
@@ -178,6 +181,19 @@ HWY_INLINE void Tile(int64_t kc, const float* HWY_RESTRICT a, const float* HWY_R
   }
 }
 
+// Tile with the fewest rows that covers `rows`.
+HWY_INLINE void TileRows(int64_t kc, const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, int64_t b_stride,
+                         float* c, int64_t ldc, int64_t rows, int64_t cols, int64_t row0, int64_t col0,
+                         const GemmEpilogue& ep, bool accumulate, bool last) {
+  if (rows > 4) {
+    Tile<kMR>(kc, a, b, b_stride, c, ldc, rows, cols, row0, col0, ep, accumulate, last);
+  } else if (rows > 2) {
+    Tile<4>(kc, a, b, b_stride, c, ldc, rows, cols, row0, col0, ep, accumulate, last);
+  } else {
+    Tile<2>(kc, a, b, b_stride, c, ldc, rows, cols, row0, col0, ep, accumulate, last);
+  }
+}
+
 // K is processed in slices of kKC so that one slice of an A panel stays in L1, and N
 // in blocks of kNB columns so that one slice of the B block stays in L2 while every
 // A panel passes over it; C accumulates across slices. The summation order per
@@ -199,7 +215,7 @@ void SgemmPacked(int64_t M, int64_t N, int64_t K, const float* pa, const float* 
         const float* a = pa + m * K + k0 * kMR;
         for (int64_t n = n0; n < n1; n += nr) {
           const int64_t cols = std::min<int64_t>(nr, N - n);
-          Tile(kc, a, pb + n * K + k0 * nr, nr, C + m * ldc + n, ldc, rows, cols, m, n, ep, accumulate, last);
+          TileRows(kc, a, pb + n * K + k0 * nr, nr, C + m * ldc + n, ldc, rows, cols, m, n, ep, accumulate, last);
         }
       }
     }
@@ -218,7 +234,7 @@ void SgemmDirectB(int64_t M, int64_t N, int64_t K, const float* pa, const float*
       const int64_t rows = std::min<int64_t>(kMR, M - m);
       const float* a = pa + m * K + k0 * kMR;
       for (int64_t n = 0; n + nr <= N; n += nr) {
-        Tile(kc, a, b + k0 * ldb + n, ldb, C + m * ldc + n, ldc, rows, nr, m, n, ep, accumulate, last);
+        TileRows(kc, a, b + k0 * ldb + n, ldb, C + m * ldc + n, ldc, rows, nr, m, n, ep, accumulate, last);
       }
     }
     if (K == 0) break;
