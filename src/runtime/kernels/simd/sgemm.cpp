@@ -85,17 +85,18 @@ void PackB(const float* src, int64_t rs, int64_t cs, int64_t K, int64_t N, float
 // The accumulators are only ever indexed by compile-time constants (loops over kR,
 // fully unrolled) so that they stay in registers; the epilogue, which handles partial
 // tiles, reads them back from a small stack tile written once per call. kR <= kMR rows
-// are computed (the packed A panel still holds kMR per k): a last panel of 2 or 4 rows
-// (M = 16, 32, ...) does not pay for kMR.
-template <int kR>
+// and kV <= 2 vectors of columns are computed (the packed panels keep their full
+// kMR and NR layouts).
+template <int kR, int kV>
 HWY_INLINE void Tile(int64_t kc, const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, int64_t b_stride,
                      float* c, int64_t ldc,
                      int64_t rows, int64_t cols, int64_t row0, int64_t col0, const GemmEpilogue& ep,
                      bool accumulate, bool last) {
+  static_assert(kV == 1 || kV == 2, "a tile is one or two vectors wide");
   const DF d;
   const size_t L = hn::Lanes(d);
   using V = hn::Vec<DF>;
-  const bool full = cols == int64_t(2 * L);
+  const bool full = cols == int64_t(kV * L);
   constexpr size_t kMaxL = HWY_MAX_BYTES / sizeof(float);
   V acc0[kR], acc1[kR];
 #pragma GCC unroll 8
@@ -109,27 +110,33 @@ HWY_INLINE void Tile(int64_t kc, const float* HWY_RESTRICT a, const float* HWY_R
       if (r >= rows) break;
       if (full) {
         acc0[r] = hn::LoadU(d, c + r * ldc);
-        acc1[r] = hn::LoadU(d, c + r * ldc + L);
+        if constexpr (kV == 2) acc1[r] = hn::LoadU(d, c + r * ldc + L);
       } else {
         HWY_ALIGN float buf[2 * kMaxL] = {};
         std::memcpy(buf, c + r * ldc, size_t(cols) * sizeof(float));
         acc0[r] = hn::Load(d, buf);
-        acc1[r] = hn::Load(d, buf + L);
+        if constexpr (kV == 2) acc1[r] = hn::Load(d, buf + L);
       }
     }
   }
 #pragma GCC unroll 2
   for (int64_t k = 0; k < kc; ++k) {
     const V b0 = hn::LoadU(d, b + k * b_stride);
-    const V b1 = hn::LoadU(d, b + k * b_stride + L);
     const float* ak = a + k * kMR;
+    if constexpr (kV == 2) {
+      const V b1 = hn::LoadU(d, b + k * b_stride + L);
 #pragma GCC unroll 8
-    for (int r = 0; r < kR; ++r) {
-      const V av = hn::Set(d, ak[r]);
-      acc0[r] = hn::MulAdd(av, b0, acc0[r]);
-      acc1[r] = hn::MulAdd(av, b1, acc1[r]);
+      for (int r = 0; r < kR; ++r) {
+        const V av = hn::Set(d, ak[r]);
+        acc0[r] = hn::MulAdd(av, b0, acc0[r]);
+        acc1[r] = hn::MulAdd(av, b1, acc1[r]);
+      }
+    } else {
+#pragma GCC unroll 8
+      for (int r = 0; r < kR; ++r) acc0[r] = hn::MulAdd(hn::Set(d, ak[r]), b0, acc0[r]);
     }
   }
+  // Row r of the tile at tile + r * 2L (the second half unused when kV == 1).
   HWY_ALIGN float tile[kR * 2 * kMaxL];
 #pragma GCC unroll 8
   for (int r = 0; r < kR; ++r) {
@@ -142,7 +149,7 @@ HWY_INLINE void Tile(int64_t kc, const float* HWY_RESTRICT a, const float* HWY_R
     if (!last) {
       if (full) {
         hn::StoreU(hn::Load(d, t), d, crow);
-        hn::StoreU(hn::Load(d, t + L), d, crow + L);
+        if constexpr (kV == 2) hn::StoreU(hn::Load(d, t + L), d, crow + L);
       } else {
         std::memcpy(crow, t, size_t(cols) * sizeof(float));
       }
@@ -158,15 +165,15 @@ HWY_INLINE void Tile(int64_t kc, const float* HWY_RESTRICT a, const float* HWY_R
     if (full) {
       if (ep.bias_per_col) {
         v0 = hn::Add(v0, hn::LoadU(d, ep.bias_per_col + col0));
-        v1 = hn::Add(v1, hn::LoadU(d, ep.bias_per_col + col0 + L));
+        if constexpr (kV == 2) v1 = hn::Add(v1, hn::LoadU(d, ep.bias_per_col + col0 + L));
       }
       if (ep.residual) {
         const float* res = ep.residual + m * ldc + col0;
         v0 = hn::Add(v0, hn::LoadU(d, res));
-        v1 = hn::Add(v1, hn::LoadU(d, res + L));
+        if constexpr (kV == 2) v1 = hn::Add(v1, hn::LoadU(d, res + L));
       }
       hn::StoreU(Activate(d, v0, ep.activation), d, crow);
-      hn::StoreU(Activate(d, v1, ep.activation), d, crow + L);
+      if constexpr (kV == 2) hn::StoreU(Activate(d, v1, ep.activation), d, crow + L);
     } else {
       hn::Store(v0, d, t);
       hn::Store(v1, d, t + L);
@@ -175,22 +182,35 @@ HWY_INLINE void Tile(int64_t kc, const float* HWY_RESTRICT a, const float* HWY_R
         if (ep.residual) t[j] += ep.residual[m * ldc + col0 + j];
       }
       hn::Store(Activate(d, hn::Load(d, t), ep.activation), d, t);
-      hn::Store(Activate(d, hn::Load(d, t + L), ep.activation), d, t + L);
+      if constexpr (kV == 2) hn::Store(Activate(d, hn::Load(d, t + L), ep.activation), d, t + L);
       std::memcpy(crow, t, size_t(cols) * sizeof(float));
     }
   }
 }
 
-// Tile with the fewest rows that covers `rows`.
+// The tile with the fewest rows and vectors that covers rows x cols: a last panel of 2
+// or 4 rows (M = 16, 32, ...) or of at most one vector of columns (N = 49 on 7x7 planes)
+// does not pay for the full kMR x 2 vectors.
+template <int kR>
+HWY_INLINE void TileCols(int64_t kc, const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, int64_t b_stride,
+                         float* c, int64_t ldc, int64_t rows, int64_t cols, int64_t row0, int64_t col0,
+                         const GemmEpilogue& ep, bool accumulate, bool last) {
+  if (cols <= int64_t(hn::Lanes(DF()))) {
+    Tile<kR, 1>(kc, a, b, b_stride, c, ldc, rows, cols, row0, col0, ep, accumulate, last);
+  } else {
+    Tile<kR, 2>(kc, a, b, b_stride, c, ldc, rows, cols, row0, col0, ep, accumulate, last);
+  }
+}
+
 HWY_INLINE void TileRows(int64_t kc, const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, int64_t b_stride,
                          float* c, int64_t ldc, int64_t rows, int64_t cols, int64_t row0, int64_t col0,
                          const GemmEpilogue& ep, bool accumulate, bool last) {
   if (rows > 4) {
-    Tile<kMR>(kc, a, b, b_stride, c, ldc, rows, cols, row0, col0, ep, accumulate, last);
+    TileCols<kMR>(kc, a, b, b_stride, c, ldc, rows, cols, row0, col0, ep, accumulate, last);
   } else if (rows > 2) {
-    Tile<4>(kc, a, b, b_stride, c, ldc, rows, cols, row0, col0, ep, accumulate, last);
+    TileCols<4>(kc, a, b, b_stride, c, ldc, rows, cols, row0, col0, ep, accumulate, last);
   } else {
-    Tile<2>(kc, a, b, b_stride, c, ldc, rows, cols, row0, col0, ep, accumulate, last);
+    TileCols<2>(kc, a, b, b_stride, c, ldc, rows, cols, row0, col0, ep, accumulate, last);
   }
 }
 
