@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
 
 #include "ir/verify.h"
 
@@ -16,12 +15,17 @@ namespace pith::onnx_import {
 
 namespace {
 
+// Reads the whole file into one buffer sized up front (a stringstream grew and then
+// copied it: three times the model's size in fresh pages, slow to fault in).
 std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
   PITH_CHECK(f, path, ": cannot open file");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+  const std::streamoff size = f.tellg();
+  PITH_CHECK(size >= 0, path, ": cannot read file");
+  std::string bytes(size_t(size), '\0');
+  f.seekg(0);
+  PITH_CHECK(f.read(bytes.data(), size), path, ": cannot read file");
+  return bytes;
 }
 
 template <typename Msg>
