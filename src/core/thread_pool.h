@@ -76,7 +76,6 @@ class ThreadPool {
   std::atomic<int> sleepers_{0};         // workers blocked (or about to block) on wake_
   std::atomic<int> finished_{0};         // workers done with the current generation
   std::atomic<int64_t> next_chunk_{0};
-  std::atomic<int64_t> pending_{0};
   std::atomic<bool> stop_{false};
 };
 

@@ -215,9 +215,9 @@ HWY_INLINE void TileRows(int64_t kc, const float* HWY_RESTRICT a, const float* H
 }
 
 // K is processed in slices of kKC so that one slice of an A panel stays in L1, and N
-// in blocks of kNB columns so that one slice of the B block stays in L2 while every
-// A panel passes over it; C accumulates across slices. The summation order per
-// element is fixed (slices in order), independent of threads and blocking.
+// in blocks of kL2BlockFloats / kc columns so that one slice of the B block stays in
+// L2 while every A panel passes over it; C accumulates across slices. The summation
+// order per element is fixed (slices in order), independent of threads and blocking.
 constexpr int64_t kKC = 256;
 constexpr int64_t kL2BlockFloats = 48 * 1024;  // 192 KiB of B: half of a small core's L2
 
