@@ -143,40 +143,29 @@ HWY_INLINE void DepthwiseRow(int64_t taps_dynamic, const int64_t* off, const flo
   const int64_t L = int64_t(hn::Lanes(d));
   const int64_t taps = kTaps > 0 ? kTaps : taps_dynamic;
   const V vbias = hn::Set(d, bias);
-  int64_t ox = 0;
-  if constexpr (kTaps > 0 && kTaps <= 9) {
-    V wv[kTaps];
+  constexpr bool kHoist = kTaps > 0 && kTaps <= 9;
+  V wv[kHoist ? kTaps : 1];
+  if constexpr (kHoist)
     for (int t = 0; t < kTaps; ++t) wv[t] = hn::Set(d, w[t]);
-    for (; ox + 4 * L <= OW; ox += 4 * L) {
-      V a0 = vbias, a1 = vbias, a2 = vbias, a3 = vbias;
-      for (int t = 0; t < kTaps; ++t) {
-        const float* b = base + off[t] + ox;
-        a0 = hn::MulAdd(wv[t], hn::LoadU(d, b), a0);
-        a1 = hn::MulAdd(wv[t], hn::LoadU(d, b + L), a1);
-        a2 = hn::MulAdd(wv[t], hn::LoadU(d, b + 2 * L), a2);
-        a3 = hn::MulAdd(wv[t], hn::LoadU(d, b + 3 * L), a3);
-      }
-      StoreOutput(d, a0, res_row ? res_row + ox : nullptr, act, orow + ox, L);
-      StoreOutput(d, a1, res_row ? res_row + ox + L : nullptr, act, orow + ox + L, L);
-      StoreOutput(d, a2, res_row ? res_row + ox + 2 * L : nullptr, act, orow + ox + 2 * L, L);
-      StoreOutput(d, a3, res_row ? res_row + ox + 3 * L : nullptr, act, orow + ox + 3 * L, L);
+  auto weight = [&](int64_t t) {
+    if constexpr (kHoist) return wv[t];
+    else return hn::Set(d, w[t]);
+  };
+  int64_t ox = 0;
+  for (; ox + 4 * L <= OW; ox += 4 * L) {
+    V a0 = vbias, a1 = vbias, a2 = vbias, a3 = vbias;
+    for (int64_t t = 0; t < taps; ++t) {
+      const V wt = weight(t);
+      const float* b = base + off[t] + ox;
+      a0 = hn::MulAdd(wt, hn::LoadU(d, b), a0);
+      a1 = hn::MulAdd(wt, hn::LoadU(d, b + L), a1);
+      a2 = hn::MulAdd(wt, hn::LoadU(d, b + 2 * L), a2);
+      a3 = hn::MulAdd(wt, hn::LoadU(d, b + 3 * L), a3);
     }
-  } else {
-    for (; ox + 4 * L <= OW; ox += 4 * L) {
-      V a0 = vbias, a1 = vbias, a2 = vbias, a3 = vbias;
-      for (int64_t t = 0; t < taps; ++t) {
-        const V wt = hn::Set(d, w[t]);
-        const float* b = base + off[t] + ox;
-        a0 = hn::MulAdd(wt, hn::LoadU(d, b), a0);
-        a1 = hn::MulAdd(wt, hn::LoadU(d, b + L), a1);
-        a2 = hn::MulAdd(wt, hn::LoadU(d, b + 2 * L), a2);
-        a3 = hn::MulAdd(wt, hn::LoadU(d, b + 3 * L), a3);
-      }
-      StoreOutput(d, a0, res_row ? res_row + ox : nullptr, act, orow + ox, L);
-      StoreOutput(d, a1, res_row ? res_row + ox + L : nullptr, act, orow + ox + L, L);
-      StoreOutput(d, a2, res_row ? res_row + ox + 2 * L : nullptr, act, orow + ox + 2 * L, L);
-      StoreOutput(d, a3, res_row ? res_row + ox + 3 * L : nullptr, act, orow + ox + 3 * L, L);
-    }
+    StoreOutput(d, a0, res_row ? res_row + ox : nullptr, act, orow + ox, L);
+    StoreOutput(d, a1, res_row ? res_row + ox + L : nullptr, act, orow + ox + L, L);
+    StoreOutput(d, a2, res_row ? res_row + ox + 2 * L : nullptr, act, orow + ox + 2 * L, L);
+    StoreOutput(d, a3, res_row ? res_row + ox + 3 * L : nullptr, act, orow + ox + 3 * L, L);
   }
   // The rest, one vector at a time (over-reads stay inside the scratch slack), with four
   // partial sums over the taps so that four FMA chains are in flight, not one.
