@@ -38,13 +38,18 @@ void BM_Sgemm(benchmark::State& state) {
     benchmark::DoNotOptimize(c.data());
   }
   const double flops = 2.0 * double(M) * double(N) * double(K);
-  state.counters["GFLOP/s"] = benchmark::Counter(flops * double(state.iterations()) / 1e9,
-                                                 benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
   static const double peak = pith::measured_fma_peak_gflops();
   state.counters["peak_GFLOP/s"] = peak;
 }
-BENCHMARK(BM_Sgemm)->Args({256, 256, 256})->Args({512, 512, 512})->Args({1024, 1024, 1024})
-    ->Args({96, 12544, 16})->Args({64, 3136, 576})->Args({1280, 49, 320})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Sgemm)
+    ->Args({256, 256, 256})
+    ->Args({512, 512, 512})
+    ->Args({1024, 1024, 1024})
+    ->Args({96, 12544, 16})
+    ->Args({64, 3136, 576})
+    ->Args({1280, 49, 320})
+    ->Unit(benchmark::kMicrosecond);
 
 // One depthwise plane: args size, stride, kernel size, activation (0 none, 1 SiLU).
 void BM_Depthwise(benchmark::State& state) {
@@ -64,11 +69,19 @@ void BM_Depthwise(benchmark::State& state) {
     pith::simd::depthwise_conv2d_plane(p, in.data(), w.data(), 0.f, nullptr, act, out.data(), scratch);
     benchmark::DoNotOptimize(out.data());
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(k * k) * double(p.OH * p.OW) *
-                                                 double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      2.0 * double(k * k) * double(p.OH * p.OW) * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_Depthwise)->Args({112, 1, 3, 0})->Args({112, 2, 3, 0})->Args({56, 1, 3, 0})->Args({14, 1, 3, 0})
-    ->Args({7, 1, 3, 0})->Args({14, 1, 5, 0})->Args({14, 1, 5, 1})->Args({28, 1, 5, 1})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Depthwise)
+    ->Args({112, 1, 3, 0})
+    ->Args({112, 2, 3, 0})
+    ->Args({56, 1, 3, 0})
+    ->Args({14, 1, 3, 0})
+    ->Args({7, 1, 3, 0})
+    ->Args({14, 1, 5, 0})
+    ->Args({14, 1, 5, 1})
+    ->Args({28, 1, 5, 1})
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

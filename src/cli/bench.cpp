@@ -118,10 +118,9 @@ int cmd_bench(const std::vector<std::string>& argv) {
   if (args.flag("json")) {
     std::cout << "{\"median_ms\": " << median << ", \"min_ms\": " << ms.front() << ", \"p90_ms\": " << pct(0.9)
               << ", \"arena_bytes\": " << arena << ", \"arena_lower_bound_bytes\": " << lower
-              << ", \"weights_bytes\": " << weights
-              << ", \"peak_memory_bytes\": " << rss << ", \"threads\": " << options.threads
-              << ", \"iterations\": " << iterations << ", \"load_ms\": " << load_ms
-              << ", \"create_ms\": " << create_ms << "}" << std::endl;
+              << ", \"weights_bytes\": " << weights << ", \"peak_memory_bytes\": " << rss
+              << ", \"threads\": " << options.threads << ", \"iterations\": " << iterations
+              << ", \"load_ms\": " << load_ms << ", \"create_ms\": " << create_ms << "}" << std::endl;
   }
   return 0;
 }

@@ -45,30 +45,52 @@ struct Context {
 
 DType convert_dtype(int32_t t, const std::string& where) {
   DType d = DType(t);
-  PITH_CHECK(dtype_is_storable(d), where, ": element type ", dtype_name(d), " (ONNX type ", t,
-             ") is not supported");
+  PITH_CHECK(dtype_is_storable(d), where, ": element type ", dtype_name(d), " (ONNX type ", t, ") is not supported");
   return d;
 }
 
 template <typename Src>
 void copy_field(Tensor& t, const Src& field, const std::string& where) {
-  PITH_CHECK(int64_t(field.size()) == t.numel(), where, ": tensor has ", field.size(),
-             " values for shape ", shape_str(t.shape()));
+  PITH_CHECK(int64_t(field.size()) == t.numel(), where, ": tensor has ", field.size(), " values for shape ",
+             shape_str(t.shape()));
   switch (t.dtype()) {
-    case DType::Float32: for (int i = 0; i < field.size(); ++i) t.data<float>()[i] = float(field[i]); break;
-    case DType::Float64: for (int i = 0; i < field.size(); ++i) t.data<double>()[i] = double(field[i]); break;
-    case DType::Int8: for (int i = 0; i < field.size(); ++i) t.data<int8_t>()[i] = int8_t(field[i]); break;
-    case DType::UInt8: for (int i = 0; i < field.size(); ++i) t.data<uint8_t>()[i] = uint8_t(field[i]); break;
-    case DType::Int16: for (int i = 0; i < field.size(); ++i) t.data<int16_t>()[i] = int16_t(field[i]); break;
-    case DType::UInt16: case DType::Float16: case DType::BFloat16:
+    case DType::Float32:
+      for (int i = 0; i < field.size(); ++i) t.data<float>()[i] = float(field[i]);
+      break;
+    case DType::Float64:
+      for (int i = 0; i < field.size(); ++i) t.data<double>()[i] = double(field[i]);
+      break;
+    case DType::Int8:
+      for (int i = 0; i < field.size(); ++i) t.data<int8_t>()[i] = int8_t(field[i]);
+      break;
+    case DType::UInt8:
+      for (int i = 0; i < field.size(); ++i) t.data<uint8_t>()[i] = uint8_t(field[i]);
+      break;
+    case DType::Int16:
+      for (int i = 0; i < field.size(); ++i) t.data<int16_t>()[i] = int16_t(field[i]);
+      break;
+    case DType::UInt16:
+    case DType::Float16:
+    case DType::BFloat16:
       for (int i = 0; i < field.size(); ++i) t.data<uint16_t>()[i] = uint16_t(field[i]);
       break;
-    case DType::Int32: for (int i = 0; i < field.size(); ++i) t.data<int32_t>()[i] = int32_t(field[i]); break;
-    case DType::UInt32: for (int i = 0; i < field.size(); ++i) t.data<uint32_t>()[i] = uint32_t(field[i]); break;
-    case DType::Int64: for (int i = 0; i < field.size(); ++i) t.data<int64_t>()[i] = int64_t(field[i]); break;
-    case DType::UInt64: for (int i = 0; i < field.size(); ++i) t.data<uint64_t>()[i] = uint64_t(field[i]); break;
-    case DType::Bool: for (int i = 0; i < field.size(); ++i) t.data<bool>()[i] = field[i] != 0; break;
-    default: fail(where, ": unsupported tensor type");
+    case DType::Int32:
+      for (int i = 0; i < field.size(); ++i) t.data<int32_t>()[i] = int32_t(field[i]);
+      break;
+    case DType::UInt32:
+      for (int i = 0; i < field.size(); ++i) t.data<uint32_t>()[i] = uint32_t(field[i]);
+      break;
+    case DType::Int64:
+      for (int i = 0; i < field.size(); ++i) t.data<int64_t>()[i] = int64_t(field[i]);
+      break;
+    case DType::UInt64:
+      for (int i = 0; i < field.size(); ++i) t.data<uint64_t>()[i] = uint64_t(field[i]);
+      break;
+    case DType::Bool:
+      for (int i = 0; i < field.size(); ++i) t.data<bool>()[i] = field[i] != 0;
+      break;
+    default:
+      fail(where, ": unsupported tensor type");
   }
 }
 
@@ -83,28 +105,31 @@ Tensor convert_tensor(const onnx::TensorProto& p, const std::string& base_dir, c
     std::string location;
     int64_t offset = 0, length = -1;
     for (auto& kv : p.external_data()) {
-      if (kv.key() == "location") location = kv.value();
-      else if (kv.key() == "offset") offset = std::stoll(kv.value());
-      else if (kv.key() == "length") length = std::stoll(kv.value());
+      if (kv.key() == "location")
+        location = kv.value();
+      else if (kv.key() == "offset")
+        offset = std::stoll(kv.value());
+      else if (kv.key() == "length")
+        length = std::stoll(kv.value());
     }
     PITH_CHECK(!location.empty(), where, ": external data without a location");
-    PITH_CHECK(location.find("..") == std::string::npos && location[0] != '/', where,
-               ": external data location '", location, "' must be a path inside the model's folder");
+    PITH_CHECK(location.find("..") == std::string::npos && location[0] != '/', where, ": external data location '",
+               location, "' must be a path inside the model's folder");
     std::string path = (std::filesystem::path(base_dir) / location).string();
     std::ifstream f(path, std::ios::binary);
     PITH_CHECK(f, where, ": cannot open external data file ", path);
     if (length < 0) length = int64_t(nbytes);
-    PITH_CHECK(size_t(length) == nbytes, where, ": external data length ", length, " but shape ",
-               shape_str(shape), " needs ", nbytes, " bytes");
+    PITH_CHECK(size_t(length) == nbytes, where, ": external data length ", length, " but shape ", shape_str(shape),
+               " needs ", nbytes, " bytes");
     f.seekg(offset);
     f.read(static_cast<char*>(t.raw()), std::streamsize(nbytes));
-    PITH_CHECK(f.gcount() == std::streamsize(nbytes), where, ": external data file ", path,
-               " is shorter than offset ", offset, " + ", nbytes, " bytes");
+    PITH_CHECK(f.gcount() == std::streamsize(nbytes), where, ": external data file ", path, " is shorter than offset ",
+               offset, " + ", nbytes, " bytes");
     return t;
   }
   if (p.has_raw_data()) {
-    PITH_CHECK(p.raw_data().size() == nbytes, where, ": raw data has ", p.raw_data().size(),
-               " bytes, shape ", shape_str(shape), " of ", dtype_name(dtype), " needs ", nbytes);
+    PITH_CHECK(p.raw_data().size() == nbytes, where, ": raw data has ", p.raw_data().size(), " bytes, shape ",
+               shape_str(shape), " of ", dtype_name(dtype), " needs ", nbytes);
     if (nbytes) std::memcpy(t.raw(), p.raw_data().data(), nbytes);
     if (dtype == DType::Bool) {  // normalize to 0/1
       for (int64_t i = 0; i < t.numel(); ++i) t.data<uint8_t>()[i] = t.data<uint8_t>()[i] != 0;
@@ -112,11 +137,22 @@ Tensor convert_tensor(const onnx::TensorProto& p, const std::string& base_dir, c
     return t;
   }
   switch (dtype) {
-    case DType::Float32: copy_field(t, p.float_data(), where); break;
-    case DType::Float64: copy_field(t, p.double_data(), where); break;
-    case DType::Int64: copy_field(t, p.int64_data(), where); break;
-    case DType::UInt32: case DType::UInt64: copy_field(t, p.uint64_data(), where); break;
-    default: copy_field(t, p.int32_data(), where); break;
+    case DType::Float32:
+      copy_field(t, p.float_data(), where);
+      break;
+    case DType::Float64:
+      copy_field(t, p.double_data(), where);
+      break;
+    case DType::Int64:
+      copy_field(t, p.int64_data(), where);
+      break;
+    case DType::UInt32:
+    case DType::UInt64:
+      copy_field(t, p.uint64_data(), where);
+      break;
+    default:
+      copy_field(t, p.int32_data(), where);
+      break;
   }
   return t;
 }
@@ -131,8 +167,10 @@ ValueInfo convert_value_info(const onnx::ValueInfoProto& v) {
       std::vector<Dim> dims;
       for (auto& d : tt.shape().dim()) {
         Dim dim;
-        if (d.has_dim_value()) dim.value = d.dim_value();
-        else if (d.has_dim_param()) dim.param = d.dim_param();
+        if (d.has_dim_value())
+          dim.value = d.dim_value();
+        else if (d.has_dim_param())
+          dim.param = d.dim_param();
         dims.push_back(dim);
       }
       info.shape = dims;
@@ -147,17 +185,38 @@ Attribute convert_attribute(const onnx::AttributeProto& a, const Context& ctx, c
   Attribute out;
   using A = onnx::AttributeProto;
   switch (a.type()) {
-    case A::FLOAT: out.kind = Attribute::Kind::Float; out.f = a.f(); break;
-    case A::INT: out.kind = Attribute::Kind::Int; out.i = a.i(); break;
-    case A::STRING: out.kind = Attribute::Kind::String; out.s = a.s(); break;
-    case A::TENSOR: out.kind = Attribute::Kind::Tensor; out.t = convert_tensor(a.t(), ctx.base_dir, where); break;
+    case A::FLOAT:
+      out.kind = Attribute::Kind::Float;
+      out.f = a.f();
+      break;
+    case A::INT:
+      out.kind = Attribute::Kind::Int;
+      out.i = a.i();
+      break;
+    case A::STRING:
+      out.kind = Attribute::Kind::String;
+      out.s = a.s();
+      break;
+    case A::TENSOR:
+      out.kind = Attribute::Kind::Tensor;
+      out.t = convert_tensor(a.t(), ctx.base_dir, where);
+      break;
     case A::GRAPH:
       out.kind = Attribute::Kind::Graph;
       out.g = std::make_shared<Graph>(convert_graph(a.g(), ctx, false));
       break;
-    case A::FLOATS: out.kind = Attribute::Kind::Floats; out.floats.assign(a.floats().begin(), a.floats().end()); break;
-    case A::INTS: out.kind = Attribute::Kind::Ints; out.ints.assign(a.ints().begin(), a.ints().end()); break;
-    case A::STRINGS: out.kind = Attribute::Kind::Strings; out.strings.assign(a.strings().begin(), a.strings().end()); break;
+    case A::FLOATS:
+      out.kind = Attribute::Kind::Floats;
+      out.floats.assign(a.floats().begin(), a.floats().end());
+      break;
+    case A::INTS:
+      out.kind = Attribute::Kind::Ints;
+      out.ints.assign(a.ints().begin(), a.ints().end());
+      break;
+    case A::STRINGS:
+      out.kind = Attribute::Kind::Strings;
+      out.strings.assign(a.strings().begin(), a.strings().end());
+      break;
     case A::TENSORS:
       out.kind = Attribute::Kind::Tensors;
       for (auto& t : a.tensors()) out.tensors.push_back(convert_tensor(t, ctx.base_dir, where));
@@ -166,7 +225,8 @@ Attribute convert_attribute(const onnx::AttributeProto& a, const Context& ctx, c
       out.kind = Attribute::Kind::Graphs;
       for (auto& g : a.graphs()) out.graphs.push_back(std::make_shared<Graph>(convert_graph(g, ctx, false)));
       break;
-    default: fail(where, ": attribute '", a.name(), "' has an unsupported type (", int(a.type()), ")");
+    default:
+      fail(where, ": attribute '", a.name(), "' has an unsupported type (", int(a.type()), ")");
   }
   return out;
 }
@@ -178,7 +238,8 @@ Tensor constant_value(const Node& node) {
   if (auto* a = node.attr("value_int")) return Tensor::scalar<int64_t>(a->i);
   if (auto* a = node.attr("value_floats")) return Tensor::from_vector<float>(a->floats, {int64_t(a->floats.size())});
   if (auto* a = node.attr("value_ints")) return Tensor::from_vector<int64_t>(a->ints, {int64_t(a->ints.size())});
-  fail(node.describe(), ": Constant without a supported value attribute (sparse and string constants are not supported)");
+  fail(node.describe(),
+       ": Constant without a supported value attribute (sparse and string constants are not supported)");
 }
 
 Graph convert_graph(const onnx::GraphProto& gp, const Context& ctx, bool top_level) {
@@ -250,8 +311,9 @@ Graph import_bytes(const std::string& bytes, const std::string& source, const st
                    const ImportOptions& options) {
   onnx::ModelProto model;
   PITH_CHECK(!bytes.empty(), source, ": file is empty, not an ONNX model");
-  PITH_CHECK(parse_message(model, bytes), source,
-             ": not a valid ONNX model (the protobuf could not be parsed; is the file truncated or of another format?)");
+  PITH_CHECK(
+      parse_message(model, bytes), source,
+      ": not a valid ONNX model (the protobuf could not be parsed; is the file truncated or of another format?)");
   PITH_CHECK(model.has_graph(), source, ": not a valid ONNX model (no graph)");
   PITH_CHECK(model.ir_version() > 0, source, ": not a valid ONNX model (no ir_version)");
   Context ctx;

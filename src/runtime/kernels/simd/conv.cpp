@@ -44,13 +44,19 @@ struct ConvShape {
   // Winograd F(2x2, 3x3) where it pays: enough channels per group for the 16 GEMMs
   // to run at speed and the transforms to be amortized over them.
   bool winograd() const {
-    return KH == 3 && KW == 3 && sh == 1 && sw == 1 && dh == 1 && dw == 1 && Cg() >= 16 && Mg() >= 16 &&
-           OH * OW >= 16;
+    return KH == 3 && KW == 3 && sh == 1 && sw == 1 && dh == 1 && dw == 1 && Cg() >= 16 && Mg() >= 16 && OH * OW >= 16;
   }
   // One group's convolution (the padded input holds all C planes; group g starts at plane g * Cg).
   simd::WinogradParams winograd_params() const {
     simd::WinogradParams p;
-    p.C = Cg(); p.H = H; p.W = W; p.M = Mg(); p.OH = OH; p.OW = OW; p.pad_top = pt; p.pad_left = pl;
+    p.C = Cg();
+    p.H = H;
+    p.W = W;
+    p.M = Mg();
+    p.OH = OH;
+    p.OW = OW;
+    p.pad_top = pt;
+    p.pad_left = pl;
     return p;
   }
 };
@@ -58,10 +64,10 @@ struct ConvShape {
 struct PackedConv {
   const void* source = nullptr;  // W data the packing came from
   Shape w_shape;
-  int64_t mr = 0;                // panel height it was packed for (the SIMD target's)
-  bool winograd = false;         // packed as 16 Winograd-domain matrices (winograd.h)
-  int64_t group_stride = 0;      // floats per packed group
-  std::shared_ptr<float> packed; // 64-byte aligned
+  int64_t mr = 0;                 // panel height it was packed for (the SIMD target's)
+  bool winograd = false;          // packed as 16 Winograd-domain matrices (winograd.h)
+  int64_t group_stride = 0;       // floats per packed group
+  std::shared_ptr<float> packed;  // 64-byte aligned
 };
 
 std::shared_ptr<float> aligned_floats(size_t n) {
@@ -117,7 +123,9 @@ void pack_im2col(const ConvShape& s, const float* x, int64_t j0, int64_t nc, flo
     const int64_t cols = std::min(nr, nc - q);
     float* panel = out + q * K;
     // Runs of consecutive output pixels within one output row.
-    struct Run { int64_t t, len, oy, ox; };
+    struct Run {
+      int64_t t, len, oy, ox;
+    };
     Run runs[64];
     int nruns = 0;
     for (int64_t t = 0; t < cols;) {
@@ -220,8 +228,10 @@ void run_winograd(const ConvShape& s, const PackedConv& pc, const float* xd, con
                                 yd + out_off, scratch);
     }
   };
-  if (pool) pool->parallel_for(pieces, 1, work);
-  else work(0, pieces);
+  if (pool)
+    pool->parallel_for(pieces, 1, work);
+  else
+    work(0, pieces);
 }
 
 void run_fast_conv(KernelContext& ctx, bool fused) {
@@ -245,15 +255,26 @@ void run_fast_conv(KernelContext& ctx, bool fused) {
   const int64_t HW = s.H * s.W, OHW = s.OH * s.OW;
   ThreadPool* pool = ctx.thread_pool();
   auto parallel = [&](int64_t n, int64_t grain, auto&& fn) {
-    if (pool) pool->parallel_for(n, grain, fn);
-    else fn(int64_t(0), n);
+    if (pool)
+      pool->parallel_for(n, grain, fn);
+    else
+      fn(int64_t(0), n);
   };
 
   if (s.depthwise()) {
     simd::DepthwiseParams p;
-    p.H = s.H; p.W = s.W; p.OH = s.OH; p.OW = s.OW; p.KH = s.KH; p.KW = s.KW;
-    p.stride_h = s.sh; p.stride_w = s.sw; p.dilation_h = s.dh; p.dilation_w = s.dw;
-    p.pad_top = s.pt; p.pad_left = s.pl;
+    p.H = s.H;
+    p.W = s.W;
+    p.OH = s.OH;
+    p.OW = s.OW;
+    p.KH = s.KH;
+    p.KW = s.KW;
+    p.stride_h = s.sh;
+    p.stride_w = s.sw;
+    p.dilation_h = s.dh;
+    p.dilation_w = s.dw;
+    p.pad_top = s.pt;
+    p.pad_left = s.pl;
     const int64_t scratch = simd::depthwise_scratch_floats(p);
     parallel(s.N * s.C, 1, [&](int64_t b, int64_t e) {
       float* buf = simd::thread_scratch(size_t(scratch));
@@ -276,7 +297,8 @@ void run_fast_conv(KernelContext& ctx, bool fused) {
   // and at most kMaxBlockCols wide: blocks are the unit of work split over threads, and
   // a few large uneven ones (4096 + 256 columns) left one thread idle.
   constexpr int64_t kMaxBlockCols = 512;
-  int64_t nc = std::max<int64_t>(nr, (int64_t(256 * 1024 / 4) / std::max<int64_t>(std::min<int64_t>(K, 256), 1)) / nr * nr);
+  int64_t nc =
+      std::max<int64_t>(nr, (int64_t(256 * 1024 / 4) / std::max<int64_t>(std::min<int64_t>(K, 256), 1)) / nr * nr);
   nc = std::min({nc, kMaxBlockCols, (OHW + nr - 1) / nr * nr});
   const int64_t col_blocks = (OHW + nc - 1) / nc;
   const int threads = pool ? pool->threads() : 1;

@@ -82,8 +82,8 @@ void FillScratch(const DepthwiseParams& p, const Padded& g, const float* in, flo
     // Zero only the padding columns of each phase (the rest is overwritten below).
     for (int64_t ph = 0; ph < s; ++ph) {
       float* phase = row + ph * pc;
-      const int64_t first = (p.pad_left - ph + s - 1) / s;         // first position holding input
-      const int64_t last = (p.pad_left + p.W - 1 - ph) / s + 1;     // one past the last
+      const int64_t first = (p.pad_left - ph + s - 1) / s;       // first position holding input
+      const int64_t last = (p.pad_left + p.W - 1 - ph) / s + 1;  // one past the last
       std::memset(phase, 0, size_t(std::max<int64_t>(0, std::min(first, pc))) * sizeof(float));
       if (last < pc) std::memset(phase + last, 0, size_t(pc - last) * sizeof(float));
     }
@@ -148,8 +148,10 @@ HWY_INLINE void DepthwiseRow(int64_t taps_dynamic, const int64_t* off, const flo
   if constexpr (kHoist)
     for (int t = 0; t < kTaps; ++t) wv[t] = hn::Set(d, w[t]);
   auto weight = [&](int64_t t) {
-    if constexpr (kHoist) return wv[t];
-    else return hn::Set(d, w[t]);
+    if constexpr (kHoist)
+      return wv[t];
+    else
+      return hn::Set(d, w[t]);
   };
   int64_t ox = 0;
   for (; ox + 4 * L <= OW; ox += 4 * L) {

@@ -77,8 +77,10 @@ void run_gemm(KernelContext& ctx, int64_t M, int64_t N, int64_t K, const float* 
   ThreadPool* pool = ctx.thread_pool();
   // Enough work per task to beat the hand-off cost (~4 panels of a 64-deep GEMM).
   const int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, M * K / 16));
-  if (pool && M * N * K > 32768) pool->parallel_for(panels, grain, work);
-  else work(0, panels);
+  if (pool && M * N * K > 32768)
+    pool->parallel_for(panels, grain, work);
+  else
+    work(0, panels);
 }
 
 void gemm_fast(KernelContext& ctx, bool fused) {
@@ -99,10 +101,14 @@ void gemm_fast(KernelContext& ctx, bool fused) {
     const float beta = ctx.attr_float("beta", 1.f);
     if (c.dtype() != DType::Float32 || beta != 1.f) return fallback();
     const Shape& cs = c.shape();
-    if (c.numel() == N && (cs.size() == 1 || (cs.size() == 2 && cs[0] == 1))) ep.bias_per_col = c.data<float>();
-    else if (cs.size() == 2 && cs[0] == M && cs[1] == 1) ep.bias_per_row = c.data<float>();
-    else if (cs == Shape{M, N}) ep.residual = c.data<float>();
-    else return fallback();
+    if (c.numel() == N && (cs.size() == 1 || (cs.size() == 2 && cs[0] == 1)))
+      ep.bias_per_col = c.data<float>();
+    else if (cs.size() == 2 && cs[0] == M && cs[1] == 1)
+      ep.bias_per_row = c.data<float>();
+    else if (cs == Shape{M, N})
+      ep.residual = c.data<float>();
+    else
+      return fallback();
   }
   if (fused) ep.activation = activation_from_node(ctx.node());
   if (M == 1 && tb && K > 0 && !ep.bias_per_row && !ep.residual) {
@@ -185,8 +191,10 @@ void batched_matmul(KernelContext& ctx, const Tensor& a, const Tensor& b) {
     }
   };
   ThreadPool* pool = ctx.thread_pool();
-  if (pool && batches > 1 && M * N * K * batches > 32768) pool->parallel_for(batches, 1, work);
-  else work(0, batches);
+  if (pool && batches > 1 && M * N * K * batches > 32768)
+    pool->parallel_for(batches, 1, work);
+  else
+    work(0, batches);
 }
 
 }  // namespace

@@ -88,9 +88,8 @@ void PackB(const float* src, int64_t rs, int64_t cs, int64_t K, int64_t N, float
 // and kV <= 2 vectors of columns are computed (the packed panels keep their full
 // kMR and NR layouts).
 template <int kR, int kV>
-HWY_INLINE void Tile(int64_t kc, const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, int64_t b_stride,
-                     float* c, int64_t ldc,
-                     int64_t rows, int64_t cols, int64_t row0, int64_t col0, const GemmEpilogue& ep,
+HWY_INLINE void Tile(int64_t kc, const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, int64_t b_stride, float* c,
+                     int64_t ldc, int64_t rows, int64_t cols, int64_t row0, int64_t col0, const GemmEpilogue& ep,
                      bool accumulate, bool last) {
   static_assert(kV == 1 || kV == 2, "a tile is one or two vectors wide");
   const DF d;
@@ -244,8 +243,8 @@ void SgemmPacked(int64_t M, int64_t N, int64_t K, const float* pa, const float* 
 }
 
 // The same with B read in place (row stride ldb); N must be a multiple of NR.
-void SgemmDirectB(int64_t M, int64_t N, int64_t K, const float* pa, const float* b, int64_t ldb, float* C,
-                  int64_t ldc, const GemmEpilogue& ep) {
+void SgemmDirectB(int64_t M, int64_t N, int64_t K, const float* pa, const float* b, int64_t ldb, float* C, int64_t ldc,
+                  const GemmEpilogue& ep) {
   const int64_t nr = NR();
   for (int64_t k0 = 0; k0 < K || k0 == 0; k0 += kKC) {
     const int64_t kc = std::min(kKC, K - k0);

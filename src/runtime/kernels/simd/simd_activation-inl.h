@@ -7,8 +7,8 @@
 #define PITH_SIMD_ACTIVATION_INL_H_
 #endif
 
-#include <hwy/highway.h>
 #include <hwy/contrib/math/math-inl.h>
+#include <hwy/highway.h>
 
 #include "runtime/kernels/activation.h"
 
@@ -41,9 +41,12 @@ HWY_INLINE V FastExp(D d, V x) {
 template <class D, class V>
 HWY_INLINE V Activate(D d, V v, const Activation& act) {
   switch (act.kind) {
-    case ActivationKind::None: return v;
-    case ActivationKind::Relu: return hn::Max(v, hn::Zero(d));
-    case ActivationKind::Clip: return hn::Min(hn::Max(v, hn::Set(d, act.alpha)), hn::Set(d, act.beta));
+    case ActivationKind::None:
+      return v;
+    case ActivationKind::Relu:
+      return hn::Max(v, hn::Zero(d));
+    case ActivationKind::Clip:
+      return hn::Min(hn::Max(v, hn::Set(d, act.alpha)), hn::Set(d, act.beta));
     case ActivationKind::LeakyRelu:
       return hn::IfThenElse(hn::Lt(v, hn::Zero(d)), hn::Mul(v, hn::Set(d, act.alpha)), v);
     case ActivationKind::HardSigmoid:
@@ -60,7 +63,8 @@ HWY_INLINE V Activate(D d, V v, const Activation& act) {
       auto s = hn::Div(hn::Set(d, 1.0f), hn::Add(hn::Set(d, 1.0f), FastExp(d, nx)));
       return act.kind == ActivationKind::Sigmoid ? s : hn::Mul(v, s);
     }
-    case ActivationKind::Tanh: return hn::Tanh(d, v);
+    case ActivationKind::Tanh:
+      return hn::Tanh(d, v);
   }
   return v;
 }

@@ -93,8 +93,7 @@ void TransformInput(const WinogradParams& p, const float* padded, int64_t ty, in
 }
 
 // One output row of `count` floats at out: z (already biased) + residual, activation.
-HWY_INLINE void StoreOutputRow(DF d, VF z0, VF z1, const float* res, const Activation& act, float* out,
-                               int64_t count) {
+HWY_INLINE void StoreOutputRow(DF d, VF z0, VF z1, const float* res, const Activation& act, float* out, int64_t count) {
   const int64_t L = int64_t(hn::Lanes(d));
   if (count == 2 * L) {
     if (res) {
@@ -116,9 +115,9 @@ HWY_INLINE void StoreOutputRow(DF d, VF z0, VF z1, const float* res, const Activ
 }
 
 // Y = A^T M A for `n` tiles of one tile row, output channel m (block row r).
-void TransformOutput(const WinogradParams& p, const float* mres, int64_t m_stride, int64_t ldm, int64_t r,
-                     int64_t m, int64_t ty, int64_t tx, int64_t jl, int64_t n, const float* bias,
-                     const float* residual, const Activation& act, float* y) {
+void TransformOutput(const WinogradParams& p, const float* mres, int64_t m_stride, int64_t ldm, int64_t r, int64_t m,
+                     int64_t ty, int64_t tx, int64_t jl, int64_t n, const float* bias, const float* residual,
+                     const Activation& act, float* y) {
   const DF d;
   const int64_t L = int64_t(hn::Lanes(d));
   const VF vb = hn::Set(d, bias ? bias[m] : 0.f);
@@ -172,14 +171,13 @@ void ConvBlock(const WinogradParams& p, const float* padded, const float* packed
       jl += n;
     }
   };
-  for_each_run([&](int64_t ty, int64_t tx, int64_t jl, int64_t n) {
-    TransformInput(p, padded, ty, tx, jl, n, v, b.v_stride);
-  });
+  for_each_run(
+      [&](int64_t ty, int64_t tx, int64_t jl, int64_t n) { TransformInput(p, padded, ty, tx, jl, n, v, b.v_stride); });
   const GemmEpilogue none;
   const size_t u_stride = winograd_u_stride(p.M, p.C);
   for (int64_t xi = 0; xi < 16; ++xi) {
-    sgemm_packed(rows, nt, p.C, packed_u + xi * u_stride + m0 * p.C, v + xi * b.v_stride, mres + xi * b.m_stride,
-                 b.ldm, none);
+    sgemm_packed(rows, nt, p.C, packed_u + xi * u_stride + m0 * p.C, v + xi * b.v_stride, mres + xi * b.m_stride, b.ldm,
+                 none);
   }
   for (int64_t r = 0; r < rows; ++r) {
     for_each_run([&](int64_t ty, int64_t tx, int64_t jl, int64_t n) {
@@ -248,9 +246,9 @@ size_t winograd_block_scratch_floats(const WinogradParams& p, int64_t rows) {
   return size_t(16 * b.v_stride + 16 * b.m_stride + kSlackFloats);
 }
 
-void winograd_conv_block(const WinogradParams& p, const float* padded, const float* packed_u, int64_t m0,
-                         int64_t rows, int64_t t0, int64_t nt, const float* bias, const float* residual,
-                         const Activation& act, float* y, float* scratch) {
+void winograd_conv_block(const WinogradParams& p, const float* padded, const float* packed_u, int64_t m0, int64_t rows,
+                         int64_t t0, int64_t nt, const float* bias, const float* residual, const Activation& act,
+                         float* y, float* scratch) {
   HWY_DYNAMIC_DISPATCH(ConvBlock)(p, padded, packed_u, m0, rows, t0, nt, bias, residual, act, y, scratch);
 }
 

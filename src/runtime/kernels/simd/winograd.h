@@ -24,7 +24,7 @@
 namespace pith::simd {
 
 struct WinogradParams {
-  int64_t C = 0, H = 0, W = 0;  // input channels and plane
+  int64_t C = 0, H = 0, W = 0;    // input channels and plane
   int64_t M = 0, OH = 0, OW = 0;  // output channels and plane
   int64_t pad_top = 0, pad_left = 0;
   int64_t tiles_h() const { return (OH + 1) / 2; }
@@ -52,8 +52,8 @@ size_t winograd_block_scratch_floats(const WinogradParams& p, int64_t rows);
 // x OW, or null), activation. y and residual are one image. Every output element is
 // computed the same way whatever the block and row split, so results do not depend on
 // the number of threads.
-void winograd_conv_block(const WinogradParams& p, const float* padded, const float* packed_u, int64_t m0,
-                         int64_t rows, int64_t t0, int64_t nt, const float* bias, const float* residual,
-                         const Activation& act, float* y, float* scratch);
+void winograd_conv_block(const WinogradParams& p, const float* padded, const float* packed_u, int64_t m0, int64_t rows,
+                         int64_t t0, int64_t nt, const float* bias, const float* residual, const Activation& act,
+                         float* y, float* scratch);
 
 }  // namespace pith::simd
