@@ -18,6 +18,8 @@ int main(int argc, char** argv);
 int cmd_inspect(const std::vector<std::string>& args);
 int cmd_run(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
+int cmd_eval(const std::vector<std::string>& args);
+int cmd_compress(const std::vector<std::string>& args);
 
 // A minimal option parser: positionals, `--flag`, `--key value` (repeatable).
 struct Args {

@@ -173,6 +173,11 @@ const char* kUsage =
     "                                    run once; writes DIR/<i>.npy for the i-th output\n"
     "  bench MODEL [--input ...] [--threads N] [--warmup N] [--iterations N] [--json]\n"
     "                                    latency (median, min, p90) and memory\n"
+    "  eval MODEL --data X.npy [--labels Y.npy] [--reference MODEL] [--batch N] [--threads N] [--json]\n"
+    "                                    top-1 accuracy; agreement and SQNR against a reference model\n"
+    "  compress MODEL -o OUT.onnx --quantize int8 --calibration X.npy [--calibration-method M]\n"
+    "           [--data X.npy [--labels Y.npy]] [--report R.json]\n"
+    "                                    static int8 (QDQ ONNX); JSON report of size and accuracy\n"
     "\n"
     "MODEL is an .onnx file. Exit codes: 0 success, 1 bad input or usage.\n";
 }  // namespace
@@ -189,6 +194,8 @@ int main(int argc, char** argv) {
     if (cmd == "inspect") return cmd_inspect(args);
     if (cmd == "run") return cmd_run(args);
     if (cmd == "bench") return cmd_bench(args);
+    if (cmd == "eval") return cmd_eval(args);
+    if (cmd == "compress") return cmd_compress(args);
     std::cerr << "pith: unknown command '" << cmd << "'\n" << kUsage;
     return 1;
   } catch (const Error& e) {

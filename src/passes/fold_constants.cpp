@@ -30,6 +30,8 @@ bool deterministic(const Graph& g, const Node& node) {
 
 bool foldable_kind(const Node& node) {
   const std::string& op = node.op_type;
+  // Quantized weights stay int8 for the int8 kernels (fuse_qdq folds the DQs they do not read).
+  if (op == "DequantizeLinear") return false;
   if (starts_with(op, "Sequence") || op == "SplitToSequence" || op == "ConcatFromSequence" ||
       starts_with(op, "Optional"))
     return false;

@@ -44,6 +44,11 @@ bool fuse_residual_add(Graph& g);
 // consecutive Transposes become one, and identity Transposes disappear.
 bool cancel_transposes(Graph& g);
 
+// QDQ patterns (DequantizeLinear -> Conv/Gemm/MatMul [-> QuantizeLinear], DQ -> MaxPool/
+// Flatten/Reshape/... -> Q with the same parameters, Q(DQ(x))) -> pith.QConv / pith.QGemm
+// and int8 data movement; DQs of initializers left unread by int8 nodes are folded.
+bool fuse_qdq(Graph& g);
+
 // Runs the passes above to a fixed point, then verify_and_sort()s the graph.
 void optimize(Graph& g);
 

@@ -216,3 +216,73 @@ TEST(CliErrors, OutOfRangeGatherIndex) {
   std::string idx = npy("idx.npy", pith::Tensor::from_vector<int64_t>({7}, {1}));
   expect_error(run_pith("run " + model + " --input X=" + x + " --input I=" + idx), {"Gather node 'pick'", "7"});
 }
+
+namespace {
+std::string bundled(const std::string& file) { return std::string(PITH_SOURCE_DIR) + "/models/" + file; }
+}  // namespace
+
+TEST(Cli, CompressesTheDefaultModelToInt8AndEvaluatesIt) {
+  const fs::path out = scratch() / "fashion_int8.onnx";
+  const fs::path report = scratch() / "fashion_int8.json";
+  Result r = run_pith("compress " + default_model() + " -o " + out.string() + " --quantize int8 --calibration " +
+                      bundled("fashion_cnn_input.npy") + " --data " + bundled("fashion_cnn_input.npy") + " --labels " +
+                      bundled("fashion_cnn_labels.npy") + " --report " + report.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  ASSERT_TRUE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(out.string() + ".tmp"));
+  for (auto f : {"\"ratio\"", "\"quantized_layers\":4", "\"accuracy_before\":1", "\"accuracy_after\":1", "\"sqnr_db\""})
+    EXPECT_NE(r.output.find(f), std::string::npos) << f << " in " << r.output;
+  std::ifstream rep(report);
+  std::string text((std::istreambuf_iterator<char>(rep)), {});
+  EXPECT_NE(text.find("\"techniques\""), std::string::npos) << text;
+  // int8 weights: the file is close to 4x smaller.
+  EXPECT_LT(fs::file_size(out) * 3.5, fs::file_size(default_model()));
+
+  Result e = run_pith("eval " + out.string() + " --data " + bundled("fashion_cnn_input.npy") + " --labels " +
+                      bundled("fashion_cnn_labels.npy") + " --reference " + default_model() + " --json");
+  ASSERT_EQ(e.code, 0) << e.output;
+  EXPECT_NE(e.output.find("\"accuracy\":1,"), std::string::npos) << e.output;
+  EXPECT_NE(e.output.find("\"agreement\":1,"), std::string::npos) << e.output;
+}
+
+TEST(CliErrors, CompressRejectsBadCalibrationAndOptionsWithoutWritingAnything) {
+  const fs::path out = scratch() / "never_written.onnx";
+  const std::string base = "compress " + default_model() + " -o " + out.string() + " --quantize int8";
+  const std::string calib = " --calibration " + bundled("fashion_cnn_input.npy");
+  auto check = [&](const std::string& args, std::initializer_list<std::string> fragments) {
+    expect_error(run_pith(args), fragments);
+    EXPECT_FALSE(fs::exists(out)) << args;
+    EXPECT_FALSE(fs::exists(out.string() + ".tmp")) << args;
+  };
+  check(base + " --calibration " + npy("calib_shape.npy", pith::Tensor(pith::DType::Float32, {4, 3, 28, 28})),
+        {"calibration", "dimension 1 = 1"});
+  check(base + " --calibration " + npy("calib_dtype.npy", pith::Tensor(pith::DType::Int64, {4, 1, 28, 28})),
+        {"calibration data is int64", "float32"});
+  check(base + " --calibration " + npy("calib_rank.npy", pith::Tensor(pith::DType::Float32, {4, 784})),
+        {"calibration data has shape [4, 784]", "rank 4"});
+  check(base + calib + " --calibration-method median", {"unknown calibration method 'median'"});
+  check(base, {"needs --calibration"});
+  check("compress " + default_model() + " -o " + out.string() + " --quantize int3" + calib, {"--quantize int3"});
+  check(base + calib + " --weight-bits 9", {"--weight-bits must be 7 or 8"});
+  check(base + calib + " --percentile 20", {"--percentile must be a number in (50, 100]"});
+  check("compress " + default_model() + " -o " + (scratch() / "x.pith").string() + " --quantize int8" + calib,
+        {"Use -o OUT.onnx"});
+  check("compress " + default_model() + " --quantize int8" + calib, {"-o OUT is required"});
+}
+
+TEST(CliErrors, EvalRejectsBadLabelsAndUsage) {
+  const std::string base = "eval " + default_model() + " --data " + bundled("fashion_cnn_input.npy");
+  expect_error(run_pith(base), {"--labels Y.npy", "--reference MODEL"});
+  expect_error(run_pith("eval " + default_model() + " --labels " + bundled("fashion_cnn_labels.npy")),
+               {"--data X.npy is required"});
+  expect_error(run_pith(base + " --labels " + npy("labels3.npy", pith::Tensor(pith::DType::Int64, {3}))),
+               {"3 labels for 8 samples"});
+  pith::Tensor bad = pith::Tensor::from_vector<int64_t>({0, 1, 2, 3, 4, 5, 6, 12}, {8});
+  expect_error(run_pith(base + " --labels " + npy("labels_range.npy", bad)), {"label 7 is 12", "10 classes"});
+  expect_error(run_pith(base + " --labels " + npy("labels_float.npy", pith::Tensor(pith::DType::Float32, {8}))),
+               {"labels are float32", "integers"});
+  expect_error(run_pith("eval " + default_model() + " --data " +
+                        npy("data_shape.npy", pith::Tensor(pith::DType::Float32, {2, 1, 5, 5})) + " --labels " +
+                        npy("labels2.npy", pith::Tensor(pith::DType::Int64, {2}))),
+               {"input 'input'", "expected shape [N, 1, 28, 28]", "got [2, 1, 5, 5]"});
+}

@@ -1,6 +1,7 @@
 // Convolutions: Conv (1-D/2-D/3-D..., groups incl. depthwise, dilations, strides, pads,
 // auto_pad, optional bias), ConvTranspose (output_padding, output_shape, auto_pad),
-// ConvInteger and QLinearConv. Forward convolution is im2col + the shared GEMM (a 1x1,
+// ConvInteger, QLinearConv and pith.QConv (QLinearConv with a fused activation and an
+// optional float output, runtime/kernels/requantize.h). Forward convolution is im2col + the shared GEMM (a 1x1,
 // stride-1, unpadded kernel uses the input directly); ConvTranspose is GEMM + col2im.
 #include <algorithm>
 #include <cstring>
@@ -9,6 +10,7 @@
 #include "runtime/kernels/reference/gemm_ref.h"
 #include "runtime/kernels/reference/quant_util.h"
 #include "runtime/kernels/reference/spatial.h"
+#include "runtime/kernels/requantize.h"
 
 namespace pith {
 namespace {
@@ -389,6 +391,39 @@ void kernel_qlinear_conv(KernelContext& ctx) {
           y.data<uint8_t>()[base + o] = ref::saturate_round<uint8_t>(v, yz);
         else
           y.data<int8_t>()[base + o] = ref::saturate_round<int8_t>(v, yz);
+      }
+    }
+}
+
+// pith.QConv: QLinearConv's inputs (x, x_scale, x_zero_point, w, w_scale, w_zero_point,
+// [y_scale, y_zero_point], [bias int32]) and Conv's attributes plus a fused activation.
+void kernel_quantized_conv(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const Tensor& w = ctx.input(3);
+  KERNEL_CHECK(ctx, ctx.input(2).numel() == 1, "x_zero_point must be a scalar");
+  Tensor xc = centered(ctx, x, &ctx.input(2), "QConv x");
+  Tensor wc = centered(ctx, w, ctx.has_input(5) ? &ctx.input(5) : nullptr, "QConv w");
+  ConvGeom g = conv_geometry(ctx, x.shape(), w.shape());
+  const Tensor* bias = optional_bias(ctx, 8, g.M, "QConv");
+  KERNEL_CHECK(ctx, !bias || bias->dtype() == DType::Int32, "QConv bias must be int32");
+  const Requantize rq = read_requantize(ctx, g.M);
+  Tensor acc(DType::Int32, conv_out_shape(g));
+  conv_forward<int32_t>(g, xc.data<int32_t>(), wc.data<int32_t>(), bias ? bias->data<int32_t>() : nullptr,
+                        acc.data<int32_t>());
+  Tensor& y = ctx.allocate_output_uninitialized(0, rq.output_dtype, acc.shape());
+  const int64_t O = g.out_size();
+  const int32_t* a = acc.data<int32_t>();
+  for (int64_t n = 0; n < g.N; ++n)
+    for (int64_t m = 0; m < g.M; ++m) {
+      const int64_t base = (n * g.M + m) * O;
+      for (int64_t o = 0; o < O; ++o) {
+        const float real = rq.real(a[base + o], m);
+        if (!rq.quantized_output)
+          y.data<float>()[base + o] = real;
+        else if (rq.output_dtype == DType::UInt8)
+          y.data<uint8_t>()[base + o] = uint8_t(rq.quantize(real));
+        else
+          y.data<int8_t>()[base + o] = int8_t(rq.quantize(real));
       }
     }
 }

@@ -1,5 +1,6 @@
 // Matrix products: Gemm, MatMul (numpy semantics: 1-D promotion, broadcast batch dims),
-// MatMulInteger and QLinearMatMul (int8/uint8 with zero points, int32 accumulation).
+// MatMulInteger and QLinearMatMul (int8/uint8 with zero points, int32 accumulation), and
+// pith.QGemm (a quantized Gemm/MatMul with a constant-shaped B, runtime/kernels/requantize.h).
 // All of them run through the shared reference GEMM (gemm_ref.h).
 #include <cmath>
 #include <limits>
@@ -7,6 +8,7 @@
 #include "runtime/kernels/reference/common.h"
 #include "runtime/kernels/reference/gemm_ref.h"
 #include "runtime/kernels/reference/quant_util.h"
+#include "runtime/kernels/requantize.h"
 
 namespace pith {
 namespace {
@@ -229,6 +231,60 @@ void kernel_qlinear_matmul(KernelContext& ctx) {
   } else {
     int8_t* yd = y.data<int8_t>();
     for (int64_t i = 0; i < n; ++i) yd[i] = ref::saturate_round<int8_t>(float(accd[i]) * scale_at(i), yz);
+  }
+}
+
+// pith.QGemm: Y[..., N] = A[..., K] x op(B) with QLinearConv's input layout (a, a_scale,
+// a_zero_point, b, b_scale (scalar or per N), b_zero_point, [y_scale, y_zero_point],
+// [bias int32 [N]]); B is [N, K] with transB = 1, else [K, N]; every leading dimension of
+// A is a row. Fused activation attributes as pith.FusedGemm.
+void kernel_quantized_gemm(KernelContext& ctx) {
+  const Tensor& a = ctx.input(0);
+  const Tensor& b = ctx.input(3);
+  const bool trans_b = ctx.attr_int("transB", 0) != 0;
+  KERNEL_CHECK(ctx, a.rank() >= 2 && b.rank() == 2, "QGemm needs A of rank >= 2 and a 2-D B, got ",
+               shape_str(a.shape()), " and ", shape_str(b.shape()));
+  const int64_t K = a.dim(-1), N = trans_b ? b.dim(0) : b.dim(1), rows = a.numel() / std::max<int64_t>(K, 1);
+  KERNEL_CHECK(ctx, (trans_b ? b.dim(1) : b.dim(0)) == K, "QGemm A ", shape_str(a.shape()), " and B ",
+               shape_str(b.shape()), " (transB=", trans_b, ") do not match");
+  KERNEL_CHECK(ctx, ctx.input(2).numel() == 1, "a_zero_point must be a scalar");
+  KERNEL_CHECK(ctx, !ctx.has_input(5) || ctx.input(5).numel() == 1 || ctx.input(5).numel() == N,
+               "b_zero_point must be a scalar or one per column");
+  Tensor ac = centered_int32(ctx, a, &ctx.input(2), true, "QGemm a");
+  Tensor bc = centered_int32(ctx, b, nullptr, false, "QGemm b");
+  if (ctx.has_input(5)) {  // subtract b's zero point per output column
+    const Tensor& bz = ctx.input(5);
+    KERNEL_CHECK(ctx, bz.dtype() == b.dtype(), "b_zero_point type differs from b");
+    int32_t* p = bc.data<int32_t>();
+    for (int64_t i = 0; i < b.numel(); ++i) {
+      const int64_t col = trans_b ? i / K : i % N;
+      p[i] -= int32_t(bz.as_int64(bz.numel() == 1 ? 0 : col));
+    }
+  }
+  const Tensor* bias = nullptr;
+  if (ctx.has_input(8)) {
+    bias = &ctx.input(8);
+    KERNEL_CHECK(ctx, bias->dtype() == DType::Int32 && bias->numel() == N, "QGemm bias must be int32 [", N, "]");
+  }
+  const Requantize rq = read_requantize(ctx, N);
+  Tensor acc(DType::Int32, {rows, N});
+  int32_t* accd = acc.data<int32_t>();
+  if (bias)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < N; ++j) accd[r * N + j] = bias->data<int32_t>()[j];
+  ref::gemm(false, trans_b, rows, N, K, int32_t(1), ac.data<int32_t>(), K, bc.data<int32_t>(), trans_b ? K : N,
+            int32_t(bias ? 1 : 0), accd, N);
+  Shape ys = a.shape();
+  ys.back() = N;
+  Tensor& y = ctx.allocate_output_uninitialized(0, rq.output_dtype, ys);
+  for (int64_t i = 0; i < rows * N; ++i) {
+    const float real = rq.real(accd[i], i % N);
+    if (!rq.quantized_output)
+      y.data<float>()[i] = real;
+    else if (rq.output_dtype == DType::UInt8)
+      y.data<uint8_t>()[i] = uint8_t(rq.quantize(real));
+    else
+      y.data<int8_t>()[i] = int8_t(rq.quantize(real));
   }
 }
 

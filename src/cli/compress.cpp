@@ -1,0 +1,145 @@
+// pith compress MODEL -o OUT.onnx --quantize int8 --calibration X.npy
+//               [--calibration-method minmax|percentile|entropy|mse] [--percentile P]
+//               [--data X.npy [--labels Y.npy]] [--report R.json] [--threads N]
+// Compresses MODEL and writes OUT; prints (and with --report writes) a JSON report: each
+// technique, the size before and after, and with --data the accuracy (labels) or the
+// agreement and SQNR against the uncompressed model, before and after.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "compress/evaluate.h"
+#include "compress/quantize/int8.h"
+#include "core/npy.h"
+#include "onnx/export.h"
+#include "passes/passes.h"
+
+namespace pith::cli {
+
+namespace {
+
+std::string num(double v) {
+  if (!std::isfinite(v)) return std::isnan(v) ? "null" : (v > 0 ? "1e999" : "-1e999");
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+// Writes text to path through a temporary file renamed into place.
+void write_text_atomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    PITH_CHECK(f, path, ": cannot write");
+    f << text;
+    PITH_CHECK(f.good(), path, ": write failed");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  PITH_CHECK(!ec, path, ": cannot rename the temporary file into place");
+}
+
+}  // namespace
+
+int cmd_compress(const std::vector<std::string>& argv) {
+  const char* usage =
+      "usage: pith compress MODEL -o OUT.onnx --quantize int8 --calibration X.npy\n"
+      "       [--calibration-method minmax|percentile|entropy|mse] [--percentile P]\n"
+      "       [--data X.npy [--labels Y.npy]] [--report R.json] [--threads N]";
+  std::vector<std::string> normalized;
+  for (auto& a : argv) normalized.push_back(a == "-o" ? "--output" : a);
+  Args args = Args::parse(normalized,
+                          {"output", "quantize", "calibration", "calibration-method", "percentile", "data", "labels",
+                           "report", "threads", "batch", "weight-bits"},
+                          {});
+  PITH_CHECK(args.positional.size() == 1, usage);
+  const std::string model_path = args.positional[0], out = args.get("output");
+  PITH_CHECK(!out.empty(), "-o OUT is required\n", usage);
+  const std::string ext = std::filesystem::path(out).extension().string();
+  PITH_CHECK(ext != ".pith", out,
+             ": this build writes compressed models as ONNX (QDQ); the .pith artifact writer is not built yet. "
+             "Use -o OUT.onnx");
+  PITH_CHECK(ext == ".onnx", out, ": output must end in .onnx");
+  const std::string quantize = args.get("quantize");
+  PITH_CHECK(!quantize.empty(), "nothing to do: give --quantize int8\n", usage);
+  PITH_CHECK(quantize == "int8", "--quantize ", quantize,
+             ": not available in this build (supported: int8; int4, fp16 and dynamic-int8 are not built yet)");
+  PITH_CHECK(!args.get("calibration").empty(), "--quantize int8 needs --calibration X.npy (a few hundred samples)");
+
+  Int8Options options;
+  options.method = parse_calibration_method(args.get("calibration-method", "minmax"));
+  if (!args.get("percentile").empty()) {
+    const std::string p = args.get("percentile");
+    char* end = nullptr;
+    options.percentile = std::strtod(p.c_str(), &end);
+    PITH_CHECK(end && *end == '\0' && options.percentile > 50 && options.percentile <= 100,
+               "--percentile must be a number in (50, 100], got '", p, "'");
+  }
+  const int64_t weight_bits = args.get_int("weight-bits", 8, 2);
+  PITH_CHECK(weight_bits == 7 || weight_bits == 8, "--weight-bits must be 7 or 8, got ", weight_bits);
+  options.weight_max = weight_bits == 8 ? 127 : 64;
+  options.run.threads = int(args.get_int("threads", 1, 1));
+  options.run.batch = args.get_int("batch", 0, 1);
+
+  Tensor calibration = read_npy(args.get("calibration"));
+  Tensor data, labels;
+  if (!args.get("data").empty()) data = read_npy(args.get("data"));
+  if (!args.get("labels").empty()) {
+    PITH_CHECK(data.defined(), "--labels needs --data");
+    labels = read_npy(args.get("labels"));
+  }
+
+  const auto t0 = std::chrono::steady_clock::now();
+  auto original = load_model(model_path, /*optimize=*/true);
+  Graph quantized = *original;
+  Int8Report report;
+  try {
+    report = quantize_int8_static(quantized, calibration, options);
+  } catch (const Error& e) {
+    fail("--calibration ", args.get("calibration"), ": ", e.what());
+  }
+  onnx_export::ExportOptions eo;
+  eo.doc_string = "int8 (QDQ) by pith compress from " + std::filesystem::path(model_path).filename().string();
+  onnx_export::export_file(quantized, out, eo);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const auto size_before = std::filesystem::file_size(model_path), size_after = std::filesystem::file_size(out);
+
+  std::ostringstream json;
+  json << "{\"model\":\"" << json_escape(model_path) << "\",\"output\":\"" << json_escape(out) << "\""
+       << ",\"size_before\":" << size_before << ",\"size_after\":" << size_after
+       << ",\"ratio\":" << num(double(size_before) / double(size_after)) << ",\"techniques\":[{\"name\":\"int8\""
+       << ",\"calibration\":\"" << calibration_method_name(options.method) << "\""
+       << ",\"calibration_samples\":" << (calibration.rank() ? calibration.dim(0) : 0)
+       << ",\"quantized_layers\":" << report.layers.size()
+       << ",\"quantized_activations\":" << report.quantized_activations << ",\"kept_float\":[";
+  for (size_t i = 0; i < report.skipped.size(); ++i)
+    json << (i ? "," : "") << "{\"node\":\"" << json_escape(report.skipped[i].first) << "\",\"reason\":\""
+         << json_escape(report.skipped[i].second) << "\"}";
+  json << "],\"seconds\":" << num(seconds) << "}]";
+
+  if (data.defined()) {
+    PredictOptions po;
+    po.threads = options.run.threads;
+    auto lowered = std::make_shared<Graph>(quantized);
+    optimize(*lowered);  // int8 kernels
+    Tensor before = predict(original, data, po), after = predict(lowered, data, po);
+    json << ",\"samples\":" << data.dim(0);
+    if (labels.defined())
+      json << ",\"accuracy_before\":" << num(top1_accuracy(before, labels))
+           << ",\"accuracy_after\":" << num(top1_accuracy(after, labels));
+    json << ",\"agreement\":" << num(top1_agreement(after, before)) << ",\"sqnr_db\":" << num(sqnr_db(after, before));
+  }
+  json << "}";
+  if (!args.get("report").empty()) write_text_atomically(args.get("report"), json.str() + "\n");
+  std::cerr << "compress: " << report.layers.size() << " layer(s) int8, " << report.skipped.size() << " kept float; "
+            << size_before << " -> " << size_after << " bytes; wrote " << out << "\n";
+  std::cout << json.str() << "\n";
+  return 0;
+}
+
+}  // namespace pith::cli
