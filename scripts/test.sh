@@ -16,6 +16,9 @@ cmake --build --preset release -j "$JOBS"
 echo "== model zoo (torchvision exports with PyTorch reference outputs; cached)"
 /usr/bin/python3 tools/export_zoo.py --out build/zoo
 
+echo "== Fashion-MNIST test and calibration sets (for the int8 accuracy test)"
+/usr/bin/python3 tools/train_compress_models.py --out build/fashion --data-only
+
 echo "== release tests"
 ctest --preset release -j "$JOBS"
 

@@ -14,6 +14,7 @@ Makes, in --out (default build/fashion):
   models.json          per model: torch test accuracy, parameter count, file size, epochs
 Every ONNX: opset 13, input "input" float32 [N,1,28,28], output "logits" [N,10].
 
+With --data-only, only the three .npy data files (a few seconds; what the tests need).
 Deterministic for a given seed with --threads 1 (torch 1.13, Debian python3-torch);
 models already present (and listed in models.json) are kept unless --force.
 Run with Debian's python: /usr/bin/python3 tools/train_compress_models.py
@@ -149,9 +150,11 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     ap.add_argument("--force", action="store_true", help="retrain models already present")
+    ap.add_argument("--data-only", action="store_true",
+                    help="write only the test and calibration sets (no training; a few seconds)")
     ap.add_argument("--data", default=None, help="Fashion-MNIST directory")
     args = ap.parse_args()
-    names = [n for n in args.models.split(",") if n]
+    names = [] if args.data_only else [n for n in args.models.split(",") if n]
     for n in names:
         if n not in MODELS:
             raise SystemExit(f"unknown model {n!r}; known: {', '.join(MODELS)}")
@@ -166,6 +169,9 @@ def main():
     calib = xtr_np[np.sort(rng.choice(len(xtr_np), CALIBRATION_SAMPLES, replace=False))]
     np.save(os.path.join(args.out, "calibration.npy"), calib)
 
+    if args.data_only:
+        print(f"wrote {args.out}/test_images.npy, test_labels.npy, calibration.npy")
+        return
     manifest_path = os.path.join(args.out, "models.json")
     manifest = {}
     if os.path.exists(manifest_path):

@@ -4,10 +4,10 @@
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
+#include <sys/wait.h>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sys/wait.h>
 
 #include "core/npy.h"
 
@@ -102,7 +102,7 @@ void expect_error(const Result& r, std::initializer_list<std::string> fragments)
 TEST(Cli, RunsTheDefaultModelAndWritesOutputs) {
   fs::path dir = scratch() / "run_out";
   Result r = run_pith("run " + default_model() + " --input " + PITH_SOURCE_DIR + "/models/fashion_cnn_input.npy" +
-                  " --output-dir " + dir.string());
+                      " --output-dir " + dir.string());
   ASSERT_EQ(r.code, 0) << r.output;
   pith::Tensor y = pith::read_npy((dir / "0.npy").string());
   pith::Tensor want = pith::read_npy(std::string(PITH_SOURCE_DIR) + "/models/fashion_cnn_expected.npy");
@@ -155,8 +155,8 @@ TEST(CliErrors, UnsupportedOperatorsAreAllReportedUpFront) {
   *g.add_node() = node("Wobble", "wob", {"Y"}, {"Z"}, "com.example");
   std::string model = save("custom.onnx", g);
   std::string x = npy("x2.npy", pith::Tensor(pith::DType::Float32, {2}));
-  expect_error(run_pith("run " + model + " --input " + x), {"2 unsupported operators", "FancyOp (node 'fancy', opset 13)",
-                                                        "com.example.Wobble (node 'wob'"});
+  expect_error(run_pith("run " + model + " --input " + x),
+               {"2 unsupported operators", "FancyOp (node 'fancy', opset 13)", "com.example.Wobble (node 'wob'"});
   Result r = run_pith("inspect " + model);
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.output.find("FancyOp"), std::string::npos);
@@ -164,8 +164,9 @@ TEST(CliErrors, UnsupportedOperatorsAreAllReportedUpFront) {
 
 TEST(CliErrors, InputOfWrongShapeOrDtype) {
   std::string model = relu_model();
-  expect_error(run_pith("run " + model + " --input " + npy("bad_shape.npy", pith::Tensor(pith::DType::Float32, {3, 2}))),
-               {"input 'X'", "expected shape [2, 3]", "got [3, 2]"});
+  expect_error(
+      run_pith("run " + model + " --input " + npy("bad_shape.npy", pith::Tensor(pith::DType::Float32, {3, 2}))),
+      {"input 'X'", "expected shape [2, 3]", "got [3, 2]"});
   expect_error(run_pith("run " + model + " --input " + npy("bad_type.npy", pith::Tensor(pith::DType::Int32, {2, 3}))),
                {"input 'X'", "expected element type float32", "got int32"});
   fs::path garbage = scratch() / "garbage.npy";
@@ -285,4 +286,27 @@ TEST(CliErrors, EvalRejectsBadLabelsAndUsage) {
                         npy("data_shape.npy", pith::Tensor(pith::DType::Float32, {2, 1, 5, 5})) + " --labels " +
                         npy("labels2.npy", pith::Tensor(pith::DType::Int64, {2}))),
                {"input 'input'", "expected shape [N, 1, 28, 28]", "got [2, 1, 5, 5]"});
+}
+
+// Real data: the default model quantized to int8 with 512 training images keeps its
+// accuracy on the 10,000 Fashion-MNIST test images (scripts/test.sh writes the sets with
+// tools/train_compress_models.py --data-only).
+TEST(Cli, Int8KeepsTheDefaultModelsAccuracyOnTheTestSet) {
+  const std::string dir = PITH_FASHION_DIR;
+  ASSERT_TRUE(fs::exists(dir + "/test_images.npy"))
+      << "run /usr/bin/python3 tools/train_compress_models.py --out build/fashion --data-only";
+  const fs::path out = scratch() / "fashion_int8_full.onnx";
+  Result r = run_pith("compress " + default_model() + " -o " + out.string() + " --quantize int8 --calibration " + dir +
+                      "/calibration.npy --data " + dir + "/test_images.npy --labels " + dir + "/test_labels.npy");
+  ASSERT_EQ(r.code, 0) << r.output;
+  auto number = [&](const std::string& key) {
+    const size_t at = r.output.find("\"" + key + "\":");
+    EXPECT_NE(at, std::string::npos) << key << " in " << r.output;
+    return at == std::string::npos ? 0.0 : std::stod(r.output.substr(at + key.size() + 3));
+  };
+  const double before = number("accuracy_before"), after = number("accuracy_after");
+  EXPECT_NEAR(before, 0.9088, 1e-4);  // models/README.md
+  EXPECT_GE(after, before - 0.005) << "int8 lost more than 0.5 points";
+  EXPECT_GE(number("agreement"), 0.99);
+  EXPECT_GE(number("sqnr_db"), 35.0);
 }

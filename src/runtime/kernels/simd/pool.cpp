@@ -1,4 +1,4 @@
-// Float32 NCHW pooling, one source for every Highway target: GlobalAveragePool,
+// Float32 NCHW pooling (and 8-bit MaxPool), one source for every Highway target: GlobalAveragePool,
 // GlobalMaxPool (one plane reduced per (n, c)), and 2-D MaxPool / AveragePool with any
 // kernel, stride, padding, dilation, ceil_mode and count_include_pad.
 //
@@ -106,9 +106,9 @@ void PoolPlanes(const Pool2D& g, const float* x, float* y, int64_t planes, float
   const int64_t s = g.sw, pc = g.phase_cols();
   const float pad = g.is_max ? -std::numeric_limits<float>::infinity() : 0.0f;
   const float empty = g.is_max ? std::numeric_limits<float>::lowest() : 0.0f;
-  float* phases = scratch;                 // s * pc
-  float* rowbuf = phases + s * pc;         // W + 64: the reduced rows (stride > 1)
-  float* colcount = rowbuf + g.W + 64;     // OW + 64: columns counted per output column
+  float* phases = scratch;              // s * pc
+  float* rowbuf = phases + s * pc;      // W + 64: the reduced rows (stride > 1)
+  float* colcount = rowbuf + g.W + 64;  // OW + 64: columns counted per output column
   // Columns: how many taps each output column counts, and whether any is inside.
   bool any_empty_col = false;
   for (int64_t ox = 0; ox < g.OW; ++ox) {
@@ -232,8 +232,10 @@ namespace {
 template <typename F>
 void parallel_planes(KernelContext& ctx, int64_t planes, int64_t grain, F&& fn) {
   ThreadPool* pool = ctx.thread_pool();
-  if (pool) pool->parallel_for(planes, grain, fn);
-  else fn(int64_t(0), planes);
+  if (pool)
+    pool->parallel_for(planes, grain, fn);
+  else
+    fn(int64_t(0), planes);
 }
 
 bool global_pool(KernelContext& ctx, bool is_max) {
@@ -258,9 +260,40 @@ bool global_pool(KernelContext& ctx, bool is_max) {
   return true;
 }
 
+// 8-bit max pooling (int8 graphs), separable like the float path in plain loops the
+// compiler vectorizes: the rows under the window reduced into `row`, then each output
+// column takes its window's columns. Padding never wins (it is the type's minimum).
+template <typename T>
+void max_pool_8bit(const simd::Pool2D& g, const T* x, T* y, int64_t planes, T* row) {
+  const T lowest = std::numeric_limits<T>::lowest();
+  for (int64_t p = 0; p < planes; ++p) {
+    const T* xp = x + p * g.H * g.W;
+    T* yp = y + p * g.OH * g.OW;
+    for (int64_t oy = 0; oy < g.OH; ++oy) {
+      std::fill(row, row + g.W, lowest);
+      for (int64_t ky = 0; ky < g.KH; ++ky) {
+        const int64_t iy = oy * g.sh - g.pt + ky * g.dh;
+        if (iy < 0 || iy >= g.H) continue;
+        const T* r = xp + iy * g.W;
+        for (int64_t ix = 0; ix < g.W; ++ix) row[ix] = std::max(row[ix], r[ix]);
+      }
+      T* out = yp + oy * g.OW;
+      for (int64_t ox = 0; ox < g.OW; ++ox) {
+        T m = lowest;
+        for (int64_t kx = 0; kx < g.KW; ++kx) {
+          const int64_t ix = ox * g.sw - g.pl + kx * g.dw;
+          if (ix >= 0 && ix < g.W) m = std::max(m, row[ix]);
+        }
+        out[ox] = m;
+      }
+    }
+  }
+}
+
 bool windowed_pool(KernelContext& ctx, bool is_max) {
   const Tensor& x = ctx.input(0);
-  if (x.dtype() != DType::Float32 || x.rank() != 4) return false;
+  const bool eight_bit = is_max && (x.dtype() == DType::UInt8 || x.dtype() == DType::Int8);
+  if ((x.dtype() != DType::Float32 && !eight_bit) || x.rank() != 4) return false;
   if (is_max && ctx.num_outputs() > 1 && ctx.wants_output(1)) return false;  // Indices
   if (!ctx.has_attr("kernel_shape") || ctx.attr_ints("kernel_shape").size() != 2) return false;
   const bool dil = is_max || ctx.opset() >= 18 || ctx.has_attr("dilations");
@@ -287,9 +320,22 @@ bool windowed_pool(KernelContext& ctx, bool is_max) {
   g.count_include_pad = !is_max && ctx.attr_int("count_include_pad", 0) != 0;
   if (g.KH > 64 || g.KW > 64 || g.H == 0 || g.W == 0) return false;
   const int64_t N = x.dim(0), C = x.dim(1);
-  Tensor& y = ctx.allocate_output_uninitialized(0, DType::Float32, {N, C, std::max<int64_t>(g.OH, 0),
-                                                                    std::max<int64_t>(g.OW, 0)});
+  Tensor& y =
+      ctx.allocate_output_uninitialized(0, x.dtype(), {N, C, std::max<int64_t>(g.OH, 0), std::max<int64_t>(g.OW, 0)});
   if (g.OH <= 0 || g.OW <= 0 || N * C == 0) return true;
+  if (eight_bit) {
+    const int64_t plane_in = g.H * g.W, plane_out = g.OH * g.OW;
+    parallel_planes(ctx, N * C, 1, [&](int64_t b, int64_t e) {
+      void* row = simd::thread_scratch(size_t(g.W + 4) / 4 + 1);
+      if (x.dtype() == DType::UInt8)
+        max_pool_8bit(g, x.data<uint8_t>() + b * plane_in, y.data<uint8_t>() + b * plane_out, e - b,
+                      static_cast<uint8_t*>(row));
+      else
+        max_pool_8bit(g, x.data<int8_t>() + b * plane_in, y.data<int8_t>() + b * plane_out, e - b,
+                      static_cast<int8_t*>(row));
+    });
+    return true;
+  }
   const float* xd = x.data<float>();
   float* yd = y.data<float>();
   const int64_t plane_in = g.H * g.W, plane_out = g.OH * g.OW;

@@ -1,0 +1,265 @@
+// Fast int8 kernels for pith.QConv (2-D NCHW, any grouping) and pith.QGemm, on the
+// int8 GEMM of qgemm.h. Weights are packed once per node (kept in the node's state).
+// QConv: per image and group, output column blocks of im2col(X - x_zero_point) packed
+// as int16 pairs, times the packed weights, requantized on the way out. QGemm computes
+// Y^T = W * A^T (the weights as the packed left operand); a single row of A is a
+// matrix-vector product instead. Work splits over tiles by index, so results are
+// identical for any thread count. Weights with nonzero zero points, other ranks and
+// types go to the reference kernels.
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include "runtime/kernel.h"
+#include "runtime/kernels/reference/spatial.h"
+#include "runtime/kernels/requantize.h"
+#include "runtime/kernels/simd/qgemm.h"
+#include "runtime/kernels/simd/scratch.h"
+
+namespace pith {
+
+void kernel_quantized_conv(KernelContext& ctx);  // reference
+void kernel_quantized_gemm(KernelContext& ctx);  // reference
+
+namespace {
+
+// Output columns per task: enough to amortize the weight panel loads, small enough to
+// keep the packed block in L1/L2 and to give every thread work.
+constexpr int64_t kBlockCols = 192;
+
+bool zero_weight_zero_point(const KernelContext& ctx) {
+  if (!ctx.has_input(5)) return true;
+  const Tensor& z = ctx.input(5);
+  if (z.dtype() != DType::Int8) return false;
+  for (int64_t i = 0; i < z.numel(); ++i)
+    if (z.data<int8_t>()[i] != 0) return false;
+  return true;
+}
+
+struct PackedWeights {
+  const void* source = nullptr;
+  Shape shape;
+  bool transposed = false;
+  int64_t mr = 0, group_stride = 0;
+  std::vector<int32_t> packed;  // per group, packed A (qgemm.h)
+};
+
+// Packs W (rows x K per group, element (m, k) at w[m * rs + k * cs]) once per node.
+const PackedWeights& packed(KernelContext& ctx, const Tensor& w, int64_t groups, int64_t rows, int64_t K, int64_t rs,
+                            int64_t cs, int64_t group_offset) {
+  std::shared_ptr<void>* slot = ctx.input_is_constant(3) ? ctx.node_state() : nullptr;
+  auto* cached = slot && *slot ? static_cast<PackedWeights*>(slot->get()) : nullptr;
+  if (cached && cached->source == w.raw() && cached->shape == w.shape() && cached->mr == simd::qgemm_mr())
+    return *cached;
+  auto pw = std::make_shared<PackedWeights>();
+  pw->source = w.raw();
+  pw->shape = w.shape();
+  pw->mr = simd::qgemm_mr();
+  pw->group_stride = int64_t(simd::packed_qa_words(rows, K));
+  pw->packed.resize(size_t(pw->group_stride * groups));
+  for (int64_t g = 0; g < groups; ++g)
+    simd::pack_qa(w.data<int8_t>() + g * group_offset, rs, cs, rows, K, pw->packed.data() + g * pw->group_stride);
+  if (!slot) {
+    thread_local std::shared_ptr<PackedWeights> holder;
+    holder = pw;
+    return *holder;
+  }
+  *slot = pw;
+  return *pw;
+}
+
+struct QConvShape {
+  int64_t N, C, H, W, M, KH, KW, OH, OW, group, sh, sw, dh, dw, pt, pl;
+  int64_t Cg() const { return C / group; }
+  int64_t Mg() const { return M / group; }
+  int64_t K() const { return Cg() * KH * KW; }
+  bool pointwise() const { return KH == 1 && KW == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0; }
+};
+
+bool read_shape(KernelContext& ctx, const Tensor& x, const Tensor& w, QConvShape& s) {
+  if (x.rank() != 4 || w.rank() != 4) return false;
+  s.N = x.dim(0);
+  s.C = x.dim(1);
+  s.H = x.dim(2);
+  s.W = x.dim(3);
+  s.M = w.dim(0);
+  s.KH = w.dim(2);
+  s.KW = w.dim(3);
+  s.group = ctx.attr_int("group", 1);
+  if (s.group < 1 || s.C != w.dim(1) * s.group || s.M % s.group != 0) return false;
+  if (ctx.has_attr("kernel_shape") && ctx.attr_ints("kernel_shape") != std::vector<int64_t>{s.KH, s.KW}) return false;
+  ref::Window win;
+  win.kernel = {s.KH, s.KW};
+  ref::forward_window(ctx, {s.H, s.W}, win, true, false);
+  s.OH = win.out[0];
+  s.OW = win.out[1];
+  s.sh = win.strides[0];
+  s.sw = win.strides[1];
+  s.dh = win.dilations[0];
+  s.dw = win.dilations[1];
+  s.pt = win.pad_begin[0];
+  s.pl = win.pad_begin[1];
+  return s.OH > 0 && s.OW > 0 && s.K() < 65536;
+}
+
+// im2col of output columns [j0, j0 + nc) for one group (Cg planes at x): out is K x nc,
+// the padding filled with the zero point (real value 0).
+template <typename T>
+void im2col_block(const QConvShape& s, const T* x, int64_t j0, int64_t nc, T zero, T* out) {
+  int64_t k = 0;
+  for (int64_t c = 0; c < s.Cg(); ++c) {
+    const T* plane = x + c * s.H * s.W;
+    for (int64_t ky = 0; ky < s.KH; ++ky)
+      for (int64_t kx = 0; kx < s.KW; ++kx, ++k) {
+        T* dst = out + k * nc;
+        int64_t oy = j0 / s.OW, ox = j0 % s.OW;
+        for (int64_t t = 0; t < nc;) {
+          const int64_t len = std::min(nc - t, s.OW - ox);
+          const int64_t iy = oy * s.sh - s.pt + ky * s.dh;
+          if (iy < 0 || iy >= s.H) {
+            std::fill(dst + t, dst + t + len, zero);
+          } else {
+            const T* row = plane + iy * s.W;
+            const int64_t ix0 = ox * s.sw - s.pl + kx * s.dw;
+            // Outputs i in [lo, hi) read inside the row: 0 <= ix0 + i * sw < W.
+            int64_t lo, hi;
+            if (s.sw == 1) {  // no divisions on the common path
+              lo = ix0 >= 0 ? 0 : -ix0;
+              hi = ix0 >= s.W ? 0 : std::min(len, s.W - ix0);
+            } else {
+              lo = ix0 >= 0 ? 0 : (-ix0 + s.sw - 1) / s.sw;
+              hi = ix0 >= s.W ? 0 : std::min(len, (s.W - 1 - ix0) / s.sw + 1);
+            }
+            lo = std::min(lo, len);
+            hi = std::max(hi, lo);
+            T* d = dst + t;
+            std::fill(d, d + lo, zero);
+            // Runs are short (one output row), so plain loops beat memcpy calls.
+            if (s.sw == 1)
+              for (int64_t i = lo; i < hi; ++i) d[i] = row[ix0 + i];
+            else
+              for (int64_t i = lo; i < hi; ++i) d[i] = row[ix0 + i * s.sw];
+            std::fill(d + hi, d + len, zero);
+          }
+          t += len;
+          ox = 0;
+          ++oy;
+        }
+      }
+  }
+}
+
+template <typename T>
+void run_qconv(KernelContext& ctx, const QConvShape& s, const Requantize& rq) {
+  const Tensor& x = ctx.input(0);
+  const Tensor& w = ctx.input(3);
+  const int32_t* bias = ctx.has_input(8) ? ctx.input(8).data<int32_t>() : nullptr;
+  const T zp = T(ctx.input(2).as_int64(0));
+  const int64_t Mg = s.Mg(), K = s.K(), O = s.OH * s.OW;
+  const PackedWeights& pw = packed(ctx, w, s.group, Mg, K, K, 1, Mg * K);
+  Tensor& y = ctx.allocate_output_uninitialized(0, rq.output_dtype, {s.N, s.M, s.OH, s.OW});
+  const size_t esize = rq.quantized_output ? 1 : sizeof(float);
+  const int64_t blocks = (O + kBlockCols - 1) / kBlockCols;
+  const int64_t tasks = s.N * s.group * blocks;
+  const bool pointwise = s.pointwise();
+  auto task = [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t b = t % blocks, g = (t / blocks) % s.group, n = t / (blocks * s.group);
+      const int64_t j0 = b * kBlockCols, nc = std::min(kBlockCols, O - j0);
+      const T* xg = x.data<T>() + (n * s.C + g * s.Cg()) * s.H * s.W;
+      const size_t col_bytes = pointwise ? 0 : size_t(K * nc);
+      const size_t packed_words = simd::packed_qb_words(nc, K);
+      float* scratch = simd::thread_scratch((col_bytes + 3) / 4 + packed_words + 16);
+      int32_t* pb = reinterpret_cast<int32_t*>(scratch);
+      T* col = reinterpret_cast<T*>(pb + packed_words);
+      const T* src = xg + j0;
+      int64_t rs = s.H * s.W;
+      if (!pointwise) {
+        im2col_block(s, xg, j0, nc, zp, col);
+        src = col;
+        rs = nc;
+      }
+      if constexpr (std::is_same_v<T, uint8_t>)
+        simd::pack_qb_u8(src, rs, 1, K, nc, int32_t(zp), pb);
+      else
+        simd::pack_qb_s8(src, rs, 1, K, nc, int32_t(zp), pb);
+      simd::QgemmOutput out;
+      out.data = static_cast<char*>(y.raw()) + size_t((n * s.M + g * Mg) * O + j0) * esize;
+      out.row_stride = O;
+      out.col_stride = 1;
+      simd::qgemm_packed(Mg, nc, K, pw.packed.data() + g * pw.group_stride, pb, bias, rq, g * Mg, out);
+    }
+  };
+  if (ThreadPool* pool = ctx.thread_pool(); pool && tasks > 1)
+    pool->parallel_for(tasks, 1, task);
+  else
+    task(0, tasks);
+}
+
+}  // namespace
+
+void kernel_quantized_conv_fast(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const Tensor& w = ctx.input(3);
+  QConvShape s{};
+  const bool ok = (x.dtype() == DType::UInt8 || x.dtype() == DType::Int8) && w.dtype() == DType::Int8 &&
+                  ctx.input(2).numel() == 1 && ctx.input(2).dtype() == x.dtype() && zero_weight_zero_point(ctx) &&
+                  (!ctx.has_input(8) || (ctx.input(8).dtype() == DType::Int32 && ctx.input(8).numel() == w.dim(0))) &&
+                  read_shape(ctx, x, w, s);
+  if (!ok) return kernel_quantized_conv(ctx);
+  const Requantize rq = read_requantize(ctx, s.M);
+  if (x.dtype() == DType::UInt8)
+    run_qconv<uint8_t>(ctx, s, rq);
+  else
+    run_qconv<int8_t>(ctx, s, rq);
+}
+
+void kernel_quantized_gemm_fast(KernelContext& ctx) {
+  const Tensor& a = ctx.input(0);
+  const Tensor& b = ctx.input(3);
+  const bool trans_b = ctx.attr_int("transB", 0) != 0;
+  const bool ok = a.dtype() == DType::UInt8 && b.dtype() == DType::Int8 && a.rank() >= 2 && b.rank() == 2 &&
+                  ctx.input(2).numel() == 1 && ctx.input(2).dtype() == DType::UInt8 && zero_weight_zero_point(ctx);
+  if (!ok) return kernel_quantized_gemm(ctx);
+  const int64_t K = a.dim(-1), N = trans_b ? b.dim(0) : b.dim(1), rows = a.numel() / std::max<int64_t>(K, 1);
+  if ((trans_b ? b.dim(1) : b.dim(0)) != K || K >= 65536 ||
+      (ctx.has_input(8) && (ctx.input(8).dtype() != DType::Int32 || ctx.input(8).numel() != N)))
+    return kernel_quantized_gemm(ctx);
+  const Requantize rq = read_requantize(ctx, N);
+  const int32_t* bias = ctx.has_input(8) ? ctx.input(8).data<int32_t>() : nullptr;
+  // W as the left operand: element (n, k) at b[n * K + k] (transB) or b[k * N + n].
+  const PackedWeights& pw = packed(ctx, b, 1, N, K, trans_b ? K : 1, trans_b ? 1 : N, 0);
+  Shape ys = a.shape();
+  ys.back() = N;
+  Tensor& y = ctx.allocate_output_uninitialized(0, rq.output_dtype, ys);
+  const size_t esize = rq.quantized_output ? 1 : sizeof(float);
+  const uint8_t zp = uint8_t(ctx.input(2).as_int64(0));
+  const int64_t mr = simd::qgemm_mr();
+  const int64_t row_blocks = (rows + kBlockCols - 1) / kBlockCols;
+  const int64_t panels = (N + mr - 1) / mr;
+  // Tasks: (row block, group of weight panels); a few panels per task keep the packed
+  // activations reused while giving two threads work on a single row.
+  const int64_t panels_per_task = std::max<int64_t>(1, std::min<int64_t>(8, panels / 2));
+  const int64_t panel_tasks = (panels + panels_per_task - 1) / panels_per_task;
+  const int64_t tasks = row_blocks * panel_tasks;
+  auto task = [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t rb = t / panel_tasks, pt = t % panel_tasks;
+      const int64_t r0 = rb * kBlockCols, nr = std::min(kBlockCols, rows - r0);
+      const int64_t m0 = pt * panels_per_task * mr, mc = std::min(panels_per_task * mr, N - m0);
+      int32_t* pb = reinterpret_cast<int32_t*>(simd::thread_scratch(simd::packed_qb_words(nr, K) + 16));
+      simd::pack_qb_u8(a.data<uint8_t>() + r0 * K, 1, K, K, nr, int32_t(zp), pb);
+      simd::QgemmOutput out;
+      out.data = static_cast<char*>(y.raw()) + size_t(r0 * N + m0) * esize;
+      out.row_stride = 1;
+      out.col_stride = N;
+      simd::qgemm_packed(mc, nr, K, pw.packed.data() + m0 / mr * mr * simd::qgemm_pairs(K), pb, bias, rq, m0, out);
+    }
+  };
+  if (ThreadPool* pool = ctx.thread_pool(); pool && tasks > 1)
+    pool->parallel_for(tasks, 1, task);
+  else
+    task(0, tasks);
+}
+
+}  // namespace pith

@@ -1,0 +1,212 @@
+// int8 GEMM micro-kernels, one source for every Highway target. A tile is MR rows by
+// two vectors of int32 columns; per k-pair it loads two vectors of packed B (int16
+// pairs), broadcasts one A pair per row and multiply-adds them in pairs into int32.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "runtime/kernels/simd/qgemm.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "runtime/kernels/simd/qgemm.h"
+#include "runtime/kernels/simd/simd_activation-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace pith::simd {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using D32 = hn::ScalableTag<int32_t>;
+using D16 = hn::Repartition<int16_t, D32>;
+using DF = hn::Repartition<float, D32>;
+
+// Rows per tile. 16-register x86 targets: 5 rows x 2 vectors = 10 accumulators + 2 B
+// vectors + the broadcast + the product (6 rows spilled an accumulator to the stack);
+// Arm's 32 registers hold 6 rows with the second accumulator set that
+// ReorderWidenMulAccumulate keeps there.
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
+constexpr int kMR = 5;
+#else
+constexpr int kMR = 6;
+#endif
+
+int64_t QMR() { return kMR; }
+int64_t QNR() { return int64_t(2 * hn::Lanes(D32())); }
+
+inline int32_t pair(int32_t lo, int32_t hi) {
+  return int32_t(uint32_t(uint16_t(int16_t(lo))) | (uint32_t(uint16_t(int16_t(hi))) << 16));
+}
+
+void PackQA(const int8_t* src, int64_t rs, int64_t cs, int64_t M, int64_t K, int32_t* out) {
+  const int64_t pairs = (K + 1) / 2;
+  for (int64_t p = 0; p < M; p += kMR) {
+    int32_t* panel = out + p * pairs;
+    for (int64_t j = 0; j < pairs; ++j)
+      for (int64_t r = 0; r < kMR; ++r) {
+        const int64_t m = p + r, k = 2 * j;
+        const int32_t lo = m < M ? src[m * rs + k * cs] : 0;
+        const int32_t hi = m < M && k + 1 < K ? src[m * rs + (k + 1) * cs] : 0;
+        panel[j * kMR + r] = pair(lo, hi);
+      }
+  }
+}
+
+template <typename T>
+void PackQB(const T* src, int64_t rs, int64_t cs, int64_t K, int64_t N, int32_t zp, int32_t* out) {
+  const int64_t nr = QNR(), pairs = (K + 1) / 2;
+  for (int64_t q = 0; q < N; q += nr) {
+    const int64_t cols = std::min(nr, N - q);
+    int32_t* panel = out + q * pairs;
+    for (int64_t j = 0; j < pairs; ++j) {
+      const int64_t k = 2 * j;
+      const T* r0 = src + k * rs + q * cs;
+      const T* r1 = r0 + rs;
+      int32_t* dst = panel + j * nr;
+      if (k + 1 < K) {
+        for (int64_t c = 0; c < cols; ++c) dst[c] = pair(int32_t(r0[c * cs]) - zp, int32_t(r1[c * cs]) - zp);
+      } else {
+        for (int64_t c = 0; c < cols; ++c) dst[c] = pair(int32_t(r0[c * cs]) - zp, 0);
+      }
+      for (int64_t c = cols; c < nr; ++c) dst[c] = 0;
+    }
+  }
+}
+
+void PackQBU8(const uint8_t* src, int64_t rs, int64_t cs, int64_t K, int64_t N, int32_t zp, int32_t* out) {
+  PackQB(src, rs, cs, K, N, zp, out);
+}
+void PackQBS8(const int8_t* src, int64_t rs, int64_t cs, int64_t K, int64_t N, int32_t zp, int32_t* out) {
+  PackQB(src, rs, cs, K, N, zp, out);
+}
+
+// Requantizes one row of `cols` int32 values and writes them with the output's strides.
+HWY_INLINE void StoreRow(const int32_t* acc, int64_t cols, int32_t bias, float multiplier, const Requantize& rq,
+                         char* base, int64_t col_stride) {
+  const D32 d32;
+  const DF df;
+  const size_t L = hn::Lanes(d32);
+  constexpr size_t kMaxL = HWY_MAX_BYTES / sizeof(int32_t);
+  HWY_ALIGN float real[2 * kMaxL];
+  HWY_ALIGN int32_t q[2 * kMaxL];
+  for (int64_t c = 0; c < cols; c += int64_t(L)) {
+    auto v = hn::Add(hn::LoadU(d32, acc + c), hn::Set(d32, bias));
+    auto f = Activate(df, hn::Mul(hn::ConvertTo(df, v), hn::Set(df, multiplier)), rq.activation);
+    if (!rq.quantized_output) {
+      hn::Store(f, df, real + c);
+      continue;
+    }
+    f = hn::Round(hn::Mul(f, hn::Set(df, rq.inv_y_scale)));
+    f = hn::Min(hn::Max(f, hn::Set(df, float(rq.q_min - rq.y_zero_point))),
+                hn::Set(df, float(rq.q_max - rq.y_zero_point)));
+    hn::Store(hn::Add(hn::ConvertTo(d32, f), hn::Set(d32, rq.y_zero_point)), d32, q + c);
+  }
+  if (!rq.quantized_output) {
+    float* y = reinterpret_cast<float*>(base);
+    if (col_stride == 1)
+      std::memcpy(y, real, size_t(cols) * sizeof(float));
+    else
+      for (int64_t c = 0; c < cols; ++c) y[c * col_stride] = real[c];
+  } else if (rq.output_dtype == DType::UInt8) {
+    uint8_t* y = reinterpret_cast<uint8_t*>(base);
+    for (int64_t c = 0; c < cols; ++c) y[c * col_stride] = uint8_t(q[c]);
+  } else {
+    int8_t* y = reinterpret_cast<int8_t*>(base);
+    for (int64_t c = 0; c < cols; ++c) y[c * col_stride] = int8_t(q[c]);
+  }
+}
+
+// One MR x NR tile over all K pairs; writes the valid rows x cols through the epilogue.
+HWY_INLINE void Tile(int64_t pairs, const int32_t* HWY_RESTRICT a, const int32_t* HWY_RESTRICT b, int64_t rows,
+                     int64_t cols, int64_t row0, int64_t col0, const int32_t* bias, const Requantize& rq, int64_t m0,
+                     const QgemmOutput& out) {
+  const D32 d32;
+  const size_t L = hn::Lanes(d32);
+  const int64_t nr = int64_t(2 * L);
+  constexpr size_t kMaxL = HWY_MAX_BYTES / sizeof(int32_t);
+  HWY_ALIGN int32_t tile[kMR * 2 * kMaxL];
+#if HWY_TARGET == HWY_SCALAR
+  // One lane: int16 pairs cannot be bit-cast from one int32 lane; multiply them out.
+  for (int64_t i = 0; i < kMR * nr; ++i) tile[i] = 0;
+  for (int64_t j = 0; j < pairs; ++j)
+    for (int r = 0; r < kMR; ++r) {
+      const int32_t av = a[j * kMR + r];
+      for (int64_t c = 0; c < nr; ++c) {
+        const int32_t bv = b[j * nr + c];
+        tile[r * nr + c] += int32_t(int16_t(av & 0xFFFF)) * int16_t(bv & 0xFFFF) +
+                            int32_t(int16_t(uint32_t(av) >> 16)) * int16_t(uint32_t(bv) >> 16);
+      }
+    }
+#else
+  const D16 d16;
+  using V = hn::Vec<D32>;
+  V c0[kMR], c1[kMR], s0[kMR], s1[kMR];
+#pragma GCC unroll 8
+  for (int r = 0; r < kMR; ++r) c0[r] = c1[r] = s0[r] = s1[r] = hn::Zero(d32);
+  for (int64_t j = 0; j < pairs; ++j) {
+    const auto b0 = hn::BitCast(d16, hn::LoadU(d32, b + j * nr));
+    const auto b1 = hn::BitCast(d16, hn::LoadU(d32, b + j * nr + L));
+    const int32_t* aj = a + j * kMR;
+#pragma GCC unroll 8
+    for (int r = 0; r < kMR; ++r) {
+      const auto av = hn::BitCast(d16, hn::Set(d32, aj[r]));
+      c0[r] = hn::ReorderWidenMulAccumulate(d32, av, b0, c0[r], s0[r]);
+      c1[r] = hn::ReorderWidenMulAccumulate(d32, av, b1, c1[r], s1[r]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < kMR; ++r) {
+    hn::Store(hn::RearrangeToOddPlusEven(c0[r], s0[r]), d32, tile + r * nr);
+    hn::Store(hn::RearrangeToOddPlusEven(c1[r], s1[r]), d32, tile + r * nr + L);
+  }
+#endif
+  const size_t esize = rq.quantized_output ? 1 : sizeof(float);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t m = m0 + row0 + r;
+    char* base = static_cast<char*>(out.data) + size_t((row0 + r) * out.row_stride + col0 * out.col_stride) * esize;
+    StoreRow(tile + r * nr, cols, bias ? bias[m] : 0, rq.multiplier[size_t(m)], rq, base, out.col_stride);
+  }
+}
+
+void QgemmPacked(int64_t M, int64_t N, int64_t K, const int32_t* pa, const int32_t* pb, const int32_t* bias,
+                 const Requantize& rq, int64_t m0, const QgemmOutput& out) {
+  const int64_t pairs = (K + 1) / 2, nr = QNR();
+  for (int64_t q = 0; q < N; q += nr) {
+    const int64_t cols = std::min(nr, N - q);
+    for (int64_t p = 0; p < M; p += kMR)
+      Tile(pairs, pa + p * pairs, pb + q * pairs, std::min<int64_t>(kMR, M - p), cols, p, q, bias, rq, m0, out);
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace pith::simd
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace pith::simd {
+
+HWY_EXPORT(QMR);
+HWY_EXPORT(QNR);
+HWY_EXPORT(PackQA);
+HWY_EXPORT(PackQBU8);
+HWY_EXPORT(PackQBS8);
+HWY_EXPORT(QgemmPacked);
+
+int64_t qgemm_mr() { return HWY_DYNAMIC_DISPATCH(QMR)(); }
+int64_t qgemm_nr() { return HWY_DYNAMIC_DISPATCH(QNR)(); }
+void pack_qa(const int8_t* src, int64_t rs, int64_t cs, int64_t M, int64_t K, int32_t* out) {
+  HWY_DYNAMIC_DISPATCH(PackQA)(src, rs, cs, M, K, out);
+}
+void pack_qb_u8(const uint8_t* src, int64_t rs, int64_t cs, int64_t K, int64_t N, int32_t zp, int32_t* out) {
+  HWY_DYNAMIC_DISPATCH(PackQBU8)(src, rs, cs, K, N, zp, out);
+}
+void pack_qb_s8(const int8_t* src, int64_t rs, int64_t cs, int64_t K, int64_t N, int32_t zp, int32_t* out) {
+  HWY_DYNAMIC_DISPATCH(PackQBS8)(src, rs, cs, K, N, zp, out);
+}
+void qgemm_packed(int64_t M, int64_t N, int64_t K, const int32_t* pa, const int32_t* pb, const int32_t* bias,
+                  const Requantize& rq, int64_t m0, const QgemmOutput& out) {
+  HWY_DYNAMIC_DISPATCH(QgemmPacked)(M, N, K, pa, pb, bias, rq, m0, out);
+}
+
+}  // namespace pith::simd
+#endif  // HWY_ONCE
