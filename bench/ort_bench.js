@@ -3,28 +3,14 @@
 // usage: node ort_bench.js MODEL.onnx INPUT.npy THREADS WARMUP ITERATIONS
 // Prints one JSON line: {"median_ms","min_ms","p90_ms","peak_rss_bytes","create_ms"}.
 'use strict';
-const fs = require('fs');
-const path = require('path');
+const npy = require('./npy');
 
 const ortPath = process.env.PITH_ORT_MODULE || 'onnxruntime-node';
 const ort = require(ortPath);
 
 function readNpy(file) {
-  const buf = fs.readFileSync(file);
-  if (buf.toString('latin1', 1, 6) !== 'NUMPY') throw new Error(`${file}: not a .npy file`);
-  const major = buf[6];
-  const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
-  const start = major === 1 ? 10 : 12;
-  const header = buf.toString('latin1', start, start + headerLen);
-  const descr = /'descr':\s*'([^']+)'/.exec(header)[1];
-  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)[1].split(',').map(s => s.trim()).filter(s => s).map(Number);
-  const data = buf.subarray(start + headerLen);
-  const types = { '<f4': ['float32', Float32Array], '<i8': ['int64', BigInt64Array], '<i4': ['int32', Int32Array] };
-  const t = types[descr];
-  if (!t) throw new Error(`${file}: unsupported dtype ${descr}`);
-  const copy = Buffer.from(data);  // aligned copy
-  const arr = new t[1](copy.buffer, copy.byteOffset, copy.byteLength / t[1].BYTES_PER_ELEMENT);
-  return new ort.Tensor(t[0], arr, shape);
+  const { type, shape, data } = npy.readNpy(file);
+  return new ort.Tensor(type, data, shape);
 }
 
 async function main() {

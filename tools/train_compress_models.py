@@ -32,6 +32,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fashion_mnist  # noqa: E402
+from train_default_model import evaluate  # noqa: E402  (top-1 on a tensor dataset)
 
 OPSET = 13
 CALIBRATION_SAMPLES = 512
@@ -90,15 +91,6 @@ MODELS = {  # name: (class, epochs, max lr)
     "lenet300": (LeNet300, 6, 2e-3),
     "compact_cnn": (CompactCNN, 5, 5e-3),
 }
-
-
-def evaluate(model, x, y, batch=1000):
-    model.eval()
-    correct = 0
-    with torch.no_grad():
-        for i in range(0, len(x), batch):
-            correct += (model(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum().item()
-    return correct / len(x)
 
 
 def train(name, xtr, ytr, xte, yte, args):

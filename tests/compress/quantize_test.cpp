@@ -111,8 +111,11 @@ TEST(QuantizeInt8, LowersToInt8KernelsThatMatchTheQdqGraph) {
   EXPECT_EQ(count(lowered, "FusedConv") + count(lowered, "FusedGemm") + count(lowered, "Conv"), 0);
   EXPECT_EQ(count(lowered, "QuantizeLinear"), 1);    // the graph input
   EXPECT_EQ(count(lowered, "DequantizeLinear"), 0);  // fc2 writes float logits
-  for (auto& node : lowered.nodes)
-    if (node.op_type == "MaxPool") EXPECT_EQ(node.inputs[0].find("dequantized"), std::string::npos);
+  for (auto& node : lowered.nodes) {
+    if (node.op_type == "MaxPool") {
+      EXPECT_EQ(node.inputs[0].find("dequantized"), std::string::npos);
+    }
+  }
 
   // The int8 kernels compute what the QDQ graph means, up to float rounding in the
   // QDQ path's float convolution: the logits agree to a fraction of a percent.
@@ -155,9 +158,10 @@ TEST(QuantizeInt8, SevenBitWeightsAndKeptLayers) {
   ASSERT_EQ(report.skipped.size(), 1u);
   EXPECT_EQ(report.skipped[0].first, "fc2");
   EXPECT_EQ(report.skipped[0].second, "kept in float (requested)");
-  for (auto& [name, t] : g.initializers)
-    if (t.dtype() == DType::Int8)
-      for (int64_t i = 0; i < t.numel(); ++i) EXPECT_LE(std::abs(int(t.data<int8_t>()[i])), 64) << name;
+  for (auto& [name, t] : g.initializers) {
+    if (t.dtype() != DType::Int8) continue;
+    for (int64_t i = 0; i < t.numel(); ++i) EXPECT_LE(std::abs(int(t.data<int8_t>()[i])), 64) << name;
+  }
   optimize(g);
   EXPECT_EQ(count(g, "QGemm"), 1);
   EXPECT_GE(count(g, "FusedGemm") + count(g, "Gemm"), 1);  // fc2 in float

@@ -14,6 +14,7 @@
 #include "runtime/kernel.h"
 #include "runtime/kernels/activation.h"
 #include "runtime/kernels/reference/spatial.h"
+#include "runtime/kernels/simd/conv_shape.h"
 #include "runtime/kernels/simd/depthwise.h"
 #include "runtime/kernels/simd/scratch.h"
 #include "runtime/kernels/simd/sgemm.h"
@@ -33,14 +34,7 @@ namespace {
 constexpr int64_t kDirectMaxK = 64;
 constexpr int64_t kDirectMaxM = 128;
 
-struct ConvShape {
-  int64_t N, C, H, W, M, KH, KW, OH, OW, group;
-  int64_t sh, sw, dh, dw, pt, pl;
-  int64_t Cg() const { return C / group; }
-  int64_t Mg() const { return M / group; }
-  int64_t K() const { return Cg() * KH * KW; }
-  bool depthwise() const { return group == C && M == C && group > 1; }
-  bool pointwise() const { return KH == 1 && KW == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0; }
+struct ConvShape : simd::Conv2DShape {
   // Winograd F(2x2, 3x3) where it pays: enough channels per group for the 16 GEMMs
   // to run at speed and the transforms to be amortized over them.
   bool winograd() const {
@@ -171,29 +165,8 @@ void pack_im2col(const ConvShape& s, const float* x, int64_t j0, int64_t nc, flo
 }
 
 bool read_shape(KernelContext& ctx, const Tensor& x, const Tensor& w, ConvShape& s) {
-  if (x.dtype() != DType::Float32 || w.dtype() != DType::Float32 || x.rank() != 4 || w.rank() != 4) return false;
-  s.N = x.dim(0);
-  s.C = x.dim(1);
-  s.H = x.dim(2);
-  s.W = x.dim(3);
-  s.M = w.dim(0);
-  s.KH = w.dim(2);
-  s.KW = w.dim(3);
-  s.group = ctx.attr_int("group", 1);
-  if (s.group < 1 || s.C != w.dim(1) * s.group || s.M % s.group != 0) return false;  // reference reports it
-  if (ctx.has_attr("kernel_shape") && ctx.attr_ints("kernel_shape") != std::vector<int64_t>{s.KH, s.KW}) return false;
-  ref::Window win;
-  win.kernel = {s.KH, s.KW};
-  ref::forward_window(ctx, {s.H, s.W}, win, true, false);
-  s.OH = win.out[0];
-  s.OW = win.out[1];
-  s.sh = win.strides[0];
-  s.sw = win.strides[1];
-  s.dh = win.dilations[0];
-  s.dw = win.dilations[1];
-  s.pt = win.pad_begin[0];
-  s.pl = win.pad_begin[1];
-  return s.OH > 0 && s.OW > 0;
+  if (x.dtype() != DType::Float32 || w.dtype() != DType::Float32) return false;
+  return simd::read_conv2d_shape(ctx, x.shape(), w.shape(), s);
 }
 
 // Winograd path: each image padded once (a buffer every thread reads), then (group,

@@ -11,8 +11,8 @@
 #include <memory>
 
 #include "runtime/kernel.h"
-#include "runtime/kernels/reference/spatial.h"
 #include "runtime/kernels/requantize.h"
+#include "runtime/kernels/simd/conv_shape.h"
 #include "runtime/kernels/simd/qgemm.h"
 #include "runtime/kernels/simd/scratch.h"
 
@@ -68,38 +68,10 @@ const PackedWeights& packed(KernelContext& ctx, const Tensor& w, int64_t groups,
   return *pw;
 }
 
-struct QConvShape {
-  int64_t N, C, H, W, M, KH, KW, OH, OW, group, sh, sw, dh, dw, pt, pl;
-  int64_t Cg() const { return C / group; }
-  int64_t Mg() const { return M / group; }
-  int64_t K() const { return Cg() * KH * KW; }
-  bool pointwise() const { return KH == 1 && KW == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0; }
-};
+using QConvShape = simd::Conv2DShape;
 
 bool read_shape(KernelContext& ctx, const Tensor& x, const Tensor& w, QConvShape& s) {
-  if (x.rank() != 4 || w.rank() != 4) return false;
-  s.N = x.dim(0);
-  s.C = x.dim(1);
-  s.H = x.dim(2);
-  s.W = x.dim(3);
-  s.M = w.dim(0);
-  s.KH = w.dim(2);
-  s.KW = w.dim(3);
-  s.group = ctx.attr_int("group", 1);
-  if (s.group < 1 || s.C != w.dim(1) * s.group || s.M % s.group != 0) return false;
-  if (ctx.has_attr("kernel_shape") && ctx.attr_ints("kernel_shape") != std::vector<int64_t>{s.KH, s.KW}) return false;
-  ref::Window win;
-  win.kernel = {s.KH, s.KW};
-  ref::forward_window(ctx, {s.H, s.W}, win, true, false);
-  s.OH = win.out[0];
-  s.OW = win.out[1];
-  s.sh = win.strides[0];
-  s.sw = win.strides[1];
-  s.dh = win.dilations[0];
-  s.dw = win.dilations[1];
-  s.pt = win.pad_begin[0];
-  s.pl = win.pad_begin[1];
-  return s.OH > 0 && s.OW > 0 && s.K() < 65536;
+  return simd::read_conv2d_shape(ctx, x.shape(), w.shape(), s) && s.K() < 65536;
 }
 
 // im2col of output columns [j0, j0 + nc) for one group (Cg planes at x): out is K x nc,
