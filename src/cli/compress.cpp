@@ -103,6 +103,20 @@ int cmd_compress(const std::vector<std::string>& argv) {
   } catch (const Error& e) {
     fail("--calibration ", args.get("calibration"), ": ", e.what());
   }
+  // Evaluate before writing, so that bad --data or --labels leave no output behind.
+  std::ostringstream scores;
+  if (data.defined()) {
+    PredictOptions po;
+    po.threads = options.run.threads;
+    auto lowered = std::make_shared<Graph>(quantized);
+    optimize(*lowered);  // int8 kernels
+    Tensor before = predict(original, data, po), after = predict(lowered, data, po);
+    scores << ",\"samples\":" << data.dim(0);
+    if (labels.defined())
+      scores << ",\"accuracy_before\":" << num(top1_accuracy(before, labels))
+             << ",\"accuracy_after\":" << num(top1_accuracy(after, labels));
+    scores << ",\"agreement\":" << num(top1_agreement(after, before)) << ",\"sqnr_db\":" << num(sqnr_db(after, before));
+  }
   onnx_export::ExportOptions eo;
   eo.doc_string = "int8 (QDQ) by pith compress from " + std::filesystem::path(model_path).filename().string();
   onnx_export::export_file(quantized, out, eo);
@@ -122,19 +136,7 @@ int cmd_compress(const std::vector<std::string>& argv) {
          << json_escape(report.skipped[i].second) << "\"}";
   json << "],\"seconds\":" << num(seconds) << "}]";
 
-  if (data.defined()) {
-    PredictOptions po;
-    po.threads = options.run.threads;
-    auto lowered = std::make_shared<Graph>(quantized);
-    optimize(*lowered);  // int8 kernels
-    Tensor before = predict(original, data, po), after = predict(lowered, data, po);
-    json << ",\"samples\":" << data.dim(0);
-    if (labels.defined())
-      json << ",\"accuracy_before\":" << num(top1_accuracy(before, labels))
-           << ",\"accuracy_after\":" << num(top1_accuracy(after, labels));
-    json << ",\"agreement\":" << num(top1_agreement(after, before)) << ",\"sqnr_db\":" << num(sqnr_db(after, before));
-  }
-  json << "}";
+  json << scores.str() << "}";
   if (!args.get("report").empty()) write_text_atomically(args.get("report"), json.str() + "\n");
   std::cerr << "compress: " << report.layers.size() << " layer(s) int8, " << report.skipped.size() << " kept float; "
             << size_before << " -> " << size_after << " bytes; wrote " << out << "\n";

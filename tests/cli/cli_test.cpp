@@ -269,6 +269,9 @@ TEST(CliErrors, CompressRejectsBadCalibrationAndOptionsWithoutWritingAnything) {
   check("compress " + default_model() + " -o " + (scratch() / "x.pith").string() + " --quantize int8" + calib,
         {"Use -o OUT.onnx"});
   check("compress " + default_model() + " --quantize int8" + calib, {"-o OUT is required"});
+  check(base + calib + " --data " + bundled("fashion_cnn_input.npy") + " --labels " +
+            npy("labels_short.npy", pith::Tensor(pith::DType::Int64, {3})),
+        {"labels have 3 values", "8 predictions"});
 }
 
 TEST(CliErrors, EvalRejectsBadLabelsAndUsage) {
