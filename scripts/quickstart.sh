@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine, builds pith, and runs its main job on the bundled
 # default model (a Fashion-MNIST CNN the project trained itself, models/README.md):
-# inspect it, run it on eight test images, and benchmark it.
+# inspect it, run it on eight test images, benchmark it, then compress it to an int8
+# .pith artifact (calibrated on the Fashion-MNIST training images, scored on the 10,000
+# test images) and benchmark that.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,3 +19,11 @@ echo; echo "== pith run $MODEL (8 test images)"
 $PITH run "$MODEL" --input models/fashion_cnn_input.npy --output-dir build/quickstart
 echo; echo "== pith bench $MODEL"
 $PITH bench "$MODEL" --input models/fashion_cnn_input.npy --iterations 50 --json
+DATA=build/fashion
+echo; echo "== Fashion-MNIST test and calibration sets (tools/train_compress_models.py --data-only)"
+/usr/bin/python3 tools/train_compress_models.py --out "$DATA" --data-only
+echo; echo "== pith compress $MODEL -> build/quickstart/fashion_cnn_int8.pith"
+$PITH compress "$MODEL" -o build/quickstart/fashion_cnn_int8.pith --quantize int8 --entropy \
+  --calibration "$DATA/calibration.npy" --data "$DATA/test_images.npy" --labels "$DATA/test_labels.npy"
+echo; echo "== pith bench build/quickstart/fashion_cnn_int8.pith"
+$PITH bench build/quickstart/fashion_cnn_int8.pith --input models/fashion_cnn_input.npy --iterations 50 --json

@@ -36,7 +36,7 @@ struct Args {
   std::vector<std::string> all(const std::string& name) const;
 };
 
-// Loads MODEL (.onnx now; .pith once the artifact reader lands). With `optimize`, the
+// Loads MODEL (.onnx, or a .pith artifact: by extension or by its magic). With `optimize`, the
 // graph passes run (constant folding, fusion) before it is handed to a Session.
 std::shared_ptr<Graph> load_model(const std::string& path, bool optimize = false);
 

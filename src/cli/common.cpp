@@ -3,6 +3,7 @@
 #include <iostream>
 #include <random>
 
+#include "artifact/artifact.h"
 #include "cli/commands.h"
 #include "core/npy.h"
 #include "onnx/import.h"
@@ -44,9 +45,7 @@ Args Args::parse(const std::vector<std::string>& argv, const std::vector<std::st
   return a;
 }
 
-bool Args::flag(const std::string& name) const {
-  return std::find(flags.begin(), flags.end(), name) != flags.end();
-}
+bool Args::flag(const std::string& name) const { return std::find(flags.begin(), flags.end(), name) != flags.end(); }
 
 std::string Args::get(const std::string& name, const std::string& fallback) const {
   auto it = options.find(name);
@@ -75,11 +74,10 @@ std::vector<std::string> Args::all(const std::string& name) const {
 }
 
 std::shared_ptr<Graph> load_model(const std::string& path, bool optimize_graph) {
-  std::string ext = std::filesystem::path(path).extension().string();
-  if (ext == ".pith") fail(path, ": .pith artifacts are not readable by this build yet (the artifact reader is a later milestone); pass the .onnx model");
   PITH_CHECK(std::filesystem::exists(path), path, ": no such file");
-  PITH_CHECK(!std::filesystem::is_directory(path), path, ": is a directory, expected a .onnx model file");
-  auto graph = std::make_shared<Graph>(onnx_import::import_file(path));
+  PITH_CHECK(!std::filesystem::is_directory(path), path, ": is a directory, expected a .onnx or .pith model file");
+  const bool pith = std::filesystem::path(path).extension() == ".pith" || artifact::looks_like_artifact(path);
+  auto graph = std::make_shared<Graph>(pith ? artifact::read_file(path).graph : onnx_import::import_file(path));
   if (optimize_graph) optimize(*graph);
   return graph;
 }
@@ -117,7 +115,8 @@ std::map<std::string, Tensor> random_inputs(const Graph& g, uint64_t seed) {
   std::map<std::string, Tensor> inputs;
   for (auto& v : g.inputs) {
     Shape shape;
-    if (v.shape) for (auto& d : *v.shape) shape.push_back(d.known() ? d.value : 1);
+    if (v.shape)
+      for (auto& d : *v.shape) shape.push_back(d.known() ? d.value : 1);
     Tensor f(DType::Float32, shape);
     for (int64_t i = 0; i < f.numel(); ++i) f.data<float>()[i] = normal(rng);
     PITH_CHECK(dtype_is_storable(v.dtype), "input '", v.name, "' has element type ", dtype_name(v.dtype),
@@ -135,10 +134,18 @@ std::string json_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -175,11 +182,11 @@ const char* kUsage =
     "                                    latency (median, min, p90) and memory\n"
     "  eval MODEL --data X.npy [--labels Y.npy] [--reference MODEL] [--batch N] [--threads N] [--json]\n"
     "                                    top-1 accuracy; agreement and SQNR against a reference model\n"
-    "  compress MODEL -o OUT.onnx --quantize int8 --calibration X.npy [--calibration-method M]\n"
-    "           [--data X.npy [--labels Y.npy]] [--report R.json]\n"
-    "                                    static int8 (QDQ ONNX); JSON report of size and accuracy\n"
+    "  compress MODEL -o OUT.pith|OUT.onnx [--quantize int8 --calibration X.npy [--calibration-method M]]\n"
+    "           [--entropy] [--data X.npy [--labels Y.npy]] [--report R.json]\n"
+    "                                    static int8, zstd entropy coding; JSON report of size and accuracy\n"
     "\n"
-    "MODEL is an .onnx file. Exit codes: 0 success, 1 bad input or usage.\n";
+    "MODEL is an .onnx model or a .pith artifact. Exit codes: 0 success, 1 bad input or usage.\n";
 }  // namespace
 
 int main(int argc, char** argv) {

@@ -1,23 +1,32 @@
-// pith compress MODEL -o OUT.onnx --quantize int8 --calibration X.npy
+// pith compress MODEL -o OUT.pith|OUT.onnx [--quantize int8 --calibration X.npy
 //               [--calibration-method minmax|percentile|entropy|mse] [--percentile P]
-//               [--data X.npy [--labels Y.npy]] [--report R.json] [--threads N]
-// Compresses MODEL and writes OUT; prints (and with --report writes) a JSON report: each
-// technique, the size before and after, and with --data the accuracy (labels) or the
-// agreement and SQNR against the uncompressed model, before and after.
+//               [--weight-bits 8|7]] [--entropy] [--data X.npy [--labels Y.npy]]
+//               [--report R.json] [--threads N]
+// Compresses MODEL and writes OUT: a .pith artifact (optionally with its tensors zstd
+// coded), or an ONNX model (QDQ for int8). Prints (and with --report writes) a JSON
+// report: each technique, the size before and after, bits per weight, and with --data
+// the accuracy (labels) or the agreement and SQNR against the uncompressed model, before
+// and after. Evaluation runs before anything is written, so bad data leaves no output.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include "artifact/artifact.h"
 #include "cli/commands.h"
 #include "compress/evaluate.h"
 #include "compress/quantize/int8.h"
 #include "core/npy.h"
 #include "onnx/export.h"
 #include "passes/passes.h"
+
+#ifndef PITH_VERSION
+#define PITH_VERSION "unknown"
+#endif
 
 namespace pith::cli {
 
@@ -44,32 +53,39 @@ void write_text_atomically(const std::string& path, const std::string& text) {
   PITH_CHECK(!ec, path, ": cannot rename the temporary file into place");
 }
 
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
 }  // namespace
 
 int cmd_compress(const std::vector<std::string>& argv) {
   const char* usage =
-      "usage: pith compress MODEL -o OUT.onnx --quantize int8 --calibration X.npy\n"
-      "       [--calibration-method minmax|percentile|entropy|mse] [--percentile P]\n"
-      "       [--data X.npy [--labels Y.npy]] [--report R.json] [--threads N]";
+      "usage: pith compress MODEL -o OUT.pith|OUT.onnx [--quantize int8 --calibration X.npy\n"
+      "       [--calibration-method minmax|percentile|entropy|mse] [--percentile P] [--weight-bits 8|7]]\n"
+      "       [--entropy] [--data X.npy [--labels Y.npy]] [--report R.json] [--threads N]";
   std::vector<std::string> normalized;
   for (auto& a : argv) normalized.push_back(a == "-o" ? "--output" : a);
   Args args = Args::parse(normalized,
                           {"output", "quantize", "calibration", "calibration-method", "percentile", "data", "labels",
                            "report", "threads", "batch", "weight-bits"},
-                          {});
+                          {"entropy"});
   PITH_CHECK(args.positional.size() == 1, usage);
   const std::string model_path = args.positional[0], out = args.get("output");
   PITH_CHECK(!out.empty(), "-o OUT is required\n", usage);
   const std::string ext = std::filesystem::path(out).extension().string();
-  PITH_CHECK(ext != ".pith", out,
-             ": this build writes compressed models as ONNX (QDQ); the .pith artifact writer is not built yet. "
-             "Use -o OUT.onnx");
-  PITH_CHECK(ext == ".onnx", out, ": output must end in .onnx");
+  PITH_CHECK(ext == ".pith" || ext == ".onnx", out, ": output must end in .pith (artifact) or .onnx");
+  const bool to_pith = ext == ".pith", entropy = args.flag("entropy");
+  PITH_CHECK(!entropy || to_pith, "--entropy needs a .pith output (ONNX files hold tensors uncoded)");
   const std::string quantize = args.get("quantize");
-  PITH_CHECK(!quantize.empty(), "nothing to do: give --quantize int8\n", usage);
-  PITH_CHECK(quantize == "int8", "--quantize ", quantize,
+  PITH_CHECK(quantize.empty() || quantize == "int8", "--quantize ", quantize,
              ": not available in this build (supported: int8; int4, fp16 and dynamic-int8 are not built yet)");
-  PITH_CHECK(!args.get("calibration").empty(), "--quantize int8 needs --calibration X.npy (a few hundred samples)");
+  PITH_CHECK(to_pith || !quantize.empty(), "nothing to do for an ONNX output: give --quantize int8\n", usage);
+  PITH_CHECK(quantize.empty() || !args.get("calibration").empty(),
+             "--quantize int8 needs --calibration X.npy (a few hundred samples)");
 
   Int8Options options;
   options.method = parse_calibration_method(args.get("calibration-method", "minmax"));
@@ -86,7 +102,7 @@ int cmd_compress(const std::vector<std::string>& argv) {
   options.run.threads = int(args.get_int("threads", 1, 1));
   options.run.batch = args.get_int("batch", 0, 1);
 
-  Tensor calibration = read_npy(args.get("calibration"));
+  Tensor calibration = quantize.empty() ? Tensor() : read_npy(args.get("calibration"));
   Tensor data, labels;
   if (!args.get("data").empty()) data = read_npy(args.get("data"));
   if (!args.get("labels").empty()) {
@@ -96,20 +112,35 @@ int cmd_compress(const std::vector<std::string>& argv) {
 
   const auto t0 = std::chrono::steady_clock::now();
   auto original = load_model(model_path, /*optimize=*/true);
-  Graph quantized = *original;
-  Int8Report report;
-  try {
-    report = quantize_int8_static(quantized, calibration, options);
-  } catch (const Error& e) {
-    fail("--calibration ", args.get("calibration"), ": ", e.what());
+  Graph compressed = *original;
+  std::ostringstream techniques;
+  if (!quantize.empty()) {
+    Int8Report report;
+    try {
+      report = quantize_int8_static(compressed, calibration, options);
+    } catch (const Error& e) {
+      fail("--calibration ", args.get("calibration"), ": ", e.what());
+    }
+    techniques << "{\"name\":\"int8\",\"calibration\":\"" << calibration_method_name(options.method) << "\""
+               << ",\"calibration_samples\":" << calibration.dim(0) << ",\"weight_bits\":" << weight_bits
+               << ",\"quantized_layers\":" << report.layers.size()
+               << ",\"quantized_activations\":" << report.quantized_activations << ",\"kept_float\":[";
+    for (size_t i = 0; i < report.skipped.size(); ++i)
+      techniques << (i ? "," : "") << "{\"node\":\"" << json_escape(report.skipped[i].first) << "\",\"reason\":\""
+                 << json_escape(report.skipped[i].second) << "\"}";
+    techniques << "]}";
+    std::cerr << "compress: " << report.layers.size() << " layer(s) int8, " << report.skipped.size() << " kept float\n";
   }
+
   // Evaluate before writing, so that bad --data or --labels leave no output behind.
+  // The graph as pith runs it: QDQ lowered to int8 nodes (what a .pith artifact stores:
+  // no dequantize chains, no bias scales, nothing left to rewrite at load).
+  auto lowered = std::make_shared<Graph>(compressed);
+  optimize(*lowered);
   std::ostringstream scores;
   if (data.defined()) {
     PredictOptions po;
     po.threads = options.run.threads;
-    auto lowered = std::make_shared<Graph>(quantized);
-    optimize(*lowered);  // int8 kernels
     Tensor before = predict(original, data, po), after = predict(lowered, data, po);
     scores << ",\"samples\":" << data.dim(0);
     if (labels.defined())
@@ -117,29 +148,41 @@ int cmd_compress(const std::vector<std::string>& argv) {
              << ",\"accuracy_after\":" << num(top1_accuracy(after, labels));
     scores << ",\"agreement\":" << num(top1_agreement(after, before)) << ",\"sqnr_db\":" << num(sqnr_db(after, before));
   }
-  onnx_export::ExportOptions eo;
-  eo.doc_string = "int8 (QDQ) by pith compress from " + std::filesystem::path(model_path).filename().string();
-  onnx_export::export_file(quantized, out, eo);
+
+  std::ostringstream stored;
+  if (to_pith) {
+    artifact::WriteOptions wo;
+    wo.zstd = entropy;
+    std::string tech = techniques.str();
+    if (entropy)
+      tech += std::string(tech.empty() ? "" : ",") +
+              "{\"name\":\"entropy\",\"coder\":\"zstd\",\"level\":" + std::to_string(wo.zstd_level) + "}";
+    wo.metadata = {{"name", std::filesystem::path(model_path).stem().string()},
+                   {"source", std::filesystem::path(model_path).filename().string()},
+                   {"source_bytes", std::to_string(std::filesystem::file_size(model_path))},
+                   {"pith_version", PITH_VERSION},
+                   {"created", utc_now()},
+                   {"techniques", "[" + tech + "]"}};
+    const artifact::WriteStats ws = artifact::write_file(*lowered, out, wo);
+    if (entropy) techniques << (techniques.tellp() > 0 ? "," : "") << "{\"name\":\"entropy\",\"coder\":\"zstd\"}";
+    stored << ",\"tensor_bytes\":" << ws.tensor_bytes << ",\"stored_tensor_bytes\":" << ws.stored_tensor_bytes
+           << ",\"parameters\":" << ws.parameters << ",\"bits_per_weight\":"
+           << num(ws.parameters ? 8.0 * double(ws.stored_tensor_bytes) / double(ws.parameters) : 0.0);
+  } else {
+    onnx_export::ExportOptions eo;
+    eo.doc_string = "int8 (QDQ) by pith compress from " + std::filesystem::path(model_path).filename().string();
+    onnx_export::export_file(compressed, out, eo);
+  }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto size_before = std::filesystem::file_size(model_path), size_after = std::filesystem::file_size(out);
 
   std::ostringstream json;
   json << "{\"model\":\"" << json_escape(model_path) << "\",\"output\":\"" << json_escape(out) << "\""
        << ",\"size_before\":" << size_before << ",\"size_after\":" << size_after
-       << ",\"ratio\":" << num(double(size_before) / double(size_after)) << ",\"techniques\":[{\"name\":\"int8\""
-       << ",\"calibration\":\"" << calibration_method_name(options.method) << "\""
-       << ",\"calibration_samples\":" << (calibration.rank() ? calibration.dim(0) : 0)
-       << ",\"quantized_layers\":" << report.layers.size()
-       << ",\"quantized_activations\":" << report.quantized_activations << ",\"kept_float\":[";
-  for (size_t i = 0; i < report.skipped.size(); ++i)
-    json << (i ? "," : "") << "{\"node\":\"" << json_escape(report.skipped[i].first) << "\",\"reason\":\""
-         << json_escape(report.skipped[i].second) << "\"}";
-  json << "],\"seconds\":" << num(seconds) << "}]";
-
-  json << scores.str() << "}";
+       << ",\"ratio\":" << num(double(size_before) / double(size_after)) << stored.str() << ",\"techniques\":["
+       << techniques.str() << "],\"seconds\":" << num(seconds) << scores.str() << "}";
   if (!args.get("report").empty()) write_text_atomically(args.get("report"), json.str() + "\n");
-  std::cerr << "compress: " << report.layers.size() << " layer(s) int8, " << report.skipped.size() << " kept float; "
-            << size_before << " -> " << size_after << " bytes; wrote " << out << "\n";
+  std::cerr << "compress: " << size_before << " -> " << size_after << " bytes; wrote " << out << "\n";
   std::cout << json.str() << "\n";
   return 0;
 }

@@ -266,8 +266,10 @@ TEST(CliErrors, CompressRejectsBadCalibrationAndOptionsWithoutWritingAnything) {
   check("compress " + default_model() + " -o " + out.string() + " --quantize int3" + calib, {"--quantize int3"});
   check(base + calib + " --weight-bits 9", {"--weight-bits must be 7 or 8"});
   check(base + calib + " --percentile 20", {"--percentile must be a number in (50, 100]"});
-  check("compress " + default_model() + " -o " + (scratch() / "x.pith").string() + " --quantize int8" + calib,
-        {"Use -o OUT.onnx"});
+  check("compress " + default_model() + " -o " + (scratch() / "x.bin").string() + " --quantize int8" + calib,
+        {"output must end in .pith (artifact) or .onnx"});
+  check(base + calib + " --entropy", {"--entropy needs a .pith output"});
+  check("compress " + default_model() + " -o " + out.string(), {"nothing to do for an ONNX output"});
   check("compress " + default_model() + " --quantize int8" + calib, {"-o OUT is required"});
   check(base + calib + " --data " + bundled("fashion_cnn_input.npy") + " --labels " +
             npy("labels_short.npy", pith::Tensor(pith::DType::Int64, {3})),
@@ -312,4 +314,53 @@ TEST(Cli, Int8KeepsTheDefaultModelsAccuracyOnTheTestSet) {
   EXPECT_GE(after, before - 0.005) << "int8 lost more than 0.5 points";
   EXPECT_GE(number("agreement"), 0.99);
   EXPECT_GE(number("sqnr_db"), 35.0);
+}
+
+TEST(Cli, CompressWritesAPithArtifactThatEveryCommandReads) {
+  const fs::path out = scratch() / "fashion_int8.pith";
+  Result r = run_pith("compress " + default_model() + " -o " + out.string() +
+                      " --quantize int8 --entropy --calibration " + bundled("fashion_cnn_input.npy"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  for (auto f : {"\"bits_per_weight\"", "\"name\":\"entropy\"", "\"name\":\"int8\""})
+    EXPECT_NE(r.output.find(f), std::string::npos) << f << " in " << r.output;
+  EXPECT_LT(fs::file_size(out) * 3.9, fs::file_size(default_model()));  // int8 + zstd
+  Result inspect = run_pith("inspect " + out.string());
+  ASSERT_EQ(inspect.code, 0) << inspect.output;
+  EXPECT_NE(inspect.output.find("pith.QConv"), std::string::npos) << inspect.output;
+  const fs::path dir = scratch() / "pith_run_out";
+  Result run = run_pith("run " + out.string() + " --input " + bundled("fashion_cnn_input.npy") + " --output-dir " +
+                        dir.string());
+  ASSERT_EQ(run.code, 0) << run.output;
+  Result e = run_pith("eval " + out.string() + " --data " + bundled("fashion_cnn_input.npy") + " --labels " +
+                      bundled("fashion_cnn_labels.npy") + " --json");
+  ASSERT_EQ(e.code, 0) << e.output;
+  EXPECT_NE(e.output.find("\"accuracy\":1,"), std::string::npos) << e.output;
+  // A float model converts to an artifact too, and back to ONNX-equal outputs.
+  const fs::path fp32 = scratch() / "fashion_fp32.pith";
+  ASSERT_EQ(run_pith("compress " + default_model() + " -o " + fp32.string()).code, 0);
+  const fs::path dir2 = scratch() / "pith_run_fp32";
+  ASSERT_EQ(run_pith("run " + fp32.string() + " --input " + bundled("fashion_cnn_input.npy") + " --output-dir " +
+                     dir2.string())
+                .code,
+            0);
+  pith::Tensor y = pith::read_npy((dir2 / "0.npy").string());
+  pith::Tensor want = pith::read_npy(bundled("fashion_cnn_expected.npy"));
+  for (int64_t i = 0; i < y.numel(); ++i) EXPECT_NEAR(y.data<float>()[i], want.data<float>()[i], 1e-4);
+}
+
+TEST(CliErrors, DamagedArtifact) {
+  const fs::path good = scratch() / "to_damage.pith";
+  ASSERT_EQ(run_pith("compress " + default_model() + " -o " + good.string()).code, 0);
+  std::string bytes;
+  {
+    std::ifstream f(good, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(f), {});
+  }
+  const fs::path bad = scratch() / "damaged.pith";
+  std::ofstream(bad, std::ios::binary) << bytes.substr(0, bytes.size() - 100);
+  expect_error(run_pith("run " + bad.string() + " --input " + bundled("fashion_cnn_input.npy")),
+               {bad.string(), "truncated or corrupt"});
+  bytes[bytes.size() - 50] ^= 0x10;
+  std::ofstream(bad, std::ios::binary | std::ios::trunc) << bytes;
+  expect_error(run_pith("inspect " + bad.string()), {bad.string(), "checksum mismatch"});
 }

@@ -1,0 +1,69 @@
+// The .pith artifact: one file holding a Graph, its tensors and metadata, made to be
+// memory-mapped and used without copying.
+//
+// Layout (little-endian):
+//   Header (48 bytes, below) at offset 0
+//   the FlatBuffers Model (src/artifact/pith.fbs) at header.model_offset
+//   zero padding to a multiple of 64
+//   segments from header.segments_offset, each at a multiple of 64 (Model.segments: offset
+//   from segments_offset, stored and raw size, compression, xxHash64 of the stored
+//   bytes); today one segment holds every
+//   tensor, each tensor 64-byte aligned inside it (16 for tensors under 1 KiB)
+// The reader checks the magic and format version, the model's xxHash64 and runs the
+// FlatBuffers verifier, bounds-checks every segment and tensor reference, checks every
+// segment's xxHash64, and decodes zstd segments into owned memory; uncompressed tensors
+// view the mapping. Every problem is a pith::Error naming the file and what is wrong.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "ir/graph.h"
+
+namespace pith::artifact {
+
+constexpr char kMagic[4] = {'P', 'I', 'T', 'H'};
+constexpr uint32_t kFormatVersion = 1;
+
+struct Header {
+  char magic[4];
+  uint32_t format_version;
+  uint64_t model_offset;  // of the FlatBuffers Model
+  uint64_t model_size;    // bytes
+  uint64_t model_xxhash64;
+  uint64_t segments_offset;  // first segment (64-aligned)
+  uint64_t reserved;
+};
+static_assert(sizeof(Header) == 48, "the header is 48 bytes on every platform");
+
+struct WriteOptions {
+  bool zstd = false;  // entropy-code the tensor segment
+  int zstd_level = 19;
+  std::map<std::string, std::string> metadata;
+};
+
+struct WriteStats {
+  uint64_t file_bytes = 0;
+  uint64_t tensor_bytes = 0;         // raw bytes of every tensor
+  uint64_t stored_tensor_bytes = 0;  // after compression
+  int64_t parameters = 0;            // elements of every tensor
+};
+
+// Writes g to path through a temporary file renamed into place when complete.
+WriteStats write_file(const Graph& g, const std::string& path, const WriteOptions& options = {});
+
+struct Artifact {
+  Graph graph;
+  std::map<std::string, std::string> metadata;
+  uint32_t format_version = 0;
+  bool compressed = false;
+};
+
+// Maps and verifies path; the graph's tensors keep the mapping alive.
+Artifact read_file(const std::string& path);
+
+// True when the file starts with the .pith magic.
+bool looks_like_artifact(const std::string& path);
+
+}  // namespace pith::artifact

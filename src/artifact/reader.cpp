@@ -1,0 +1,261 @@
+// Reads a .pith artifact (layout in artifact.h): maps the file, verifies it completely,
+// and builds the Graph with tensors viewing the mapping (or decoded zstd segments).
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+
+#include "artifact/artifact.h"
+#include "artifact/pith_generated.h"
+#include "ir/verify.h"
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+namespace pith::artifact {
+
+namespace {
+
+struct Mapping {
+  void* data = nullptr;
+  size_t size = 0;
+  ~Mapping() {
+    if (data && data != MAP_FAILED) munmap(data, size);
+  }
+};
+
+std::shared_ptr<Mapping> map_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  PITH_CHECK(fd >= 0, path, ": cannot open file");
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    ::close(fd);
+    fail(path, ": cannot read file");
+  }
+  auto m = std::make_shared<Mapping>();
+  m->size = size_t(st.st_size);
+  if (m->size > 0) {
+    m->data = mmap(nullptr, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (m->data == MAP_FAILED) {
+      ::close(fd);
+      m->data = nullptr;
+      fail(path, ": cannot map file");
+    }
+  }
+  ::close(fd);
+  return m;
+}
+
+// A decoded segment: bytes valid as long as `owner` lives.
+struct Bytes {
+  const uint8_t* data = nullptr;
+  uint64_t size = 0;
+  std::shared_ptr<void> owner;
+};
+
+class Reader {
+ public:
+  Reader(const std::string& path, std::vector<Bytes> segments) : path_(path), segments_(std::move(segments)) {}
+
+  Tensor tensor(const fb::TensorRef* r, const std::string& where) {
+    PITH_CHECK(r, path_, ": ", where, ": missing tensor");
+    const std::string name = r->name() ? r->name()->str() : "";
+    const std::string at = where + " tensor '" + name + "'";
+    const DType dtype = DType(r->dtype());
+    PITH_CHECK(dtype_is_storable(dtype), path_, ": ", at, ": element type ", r->dtype(), " is not supported");
+    Shape shape;
+    uint64_t numel = 1;
+    if (r->shape())
+      for (int64_t d : *r->shape()) {
+        PITH_CHECK(d >= 0 && d < (int64_t(1) << 40), path_, ": ", at, ": bad dimension ", d);
+        shape.push_back(d);
+        PITH_CHECK(numel <= (uint64_t(1) << 40) / std::max<uint64_t>(1, uint64_t(d)), path_, ": ", at,
+                   ": too many elements");
+        numel *= uint64_t(d);
+      }
+    PITH_CHECK(r->size() == numel * dtype_size(dtype), path_, ": ", at, ": ", r->size(), " bytes for shape ",
+               shape_str(shape), " of ", dtype_name(dtype));
+    PITH_CHECK(r->segment() < segments_.size(), path_, ": ", at, ": segment ", r->segment(), " does not exist");
+    const Bytes& seg = segments_[r->segment()];
+    PITH_CHECK(r->offset() <= seg.size && r->size() <= seg.size - r->offset(), path_, ": ", at, ": bytes [",
+               r->offset(), ", +", r->size(), ") lie outside its segment of ", seg.size, " bytes");
+    void* p = const_cast<uint8_t*>(seg.data + r->offset());
+    if (reinterpret_cast<uintptr_t>(p) % dtype_size(dtype) != 0) {  // unaligned: copy (writers align)
+      Tensor t(dtype, shape);
+      std::memcpy(t.raw(), p, r->size());
+      return t;
+    }
+    return Tensor::view(dtype, shape, p, seg.owner);
+  }
+
+  ValueInfo value_info(const fb::ValueInfo* v) {
+    ValueInfo info;
+    info.name = v->name() ? v->name()->str() : "";
+    info.dtype = DType(v->dtype());
+    if (v->has_shape()) {
+      std::vector<Dim> dims;
+      if (v->shape())
+        for (const fb::Dim* d : *v->shape()) dims.push_back(Dim{d->value(), d->param() ? d->param()->str() : ""});
+      info.shape = dims;
+    }
+    return info;
+  }
+
+  Attribute attribute(const fb::Attribute* a, const std::string& where) {
+    Attribute out;
+    const int kind = int(a->kind());
+    PITH_CHECK(kind >= 0 && kind <= int(Attribute::Kind::Graphs), path_, ": ", where, ": unknown attribute kind ",
+               kind);
+    out.kind = Attribute::Kind(kind);
+    out.f = a->f();
+    out.i = a->i();
+    if (a->s()) out.s = a->s()->str();
+    if (a->t()) out.t = tensor(a->t(), where);
+    if (a->g()) out.g = std::make_shared<Graph>(graph(a->g(), where));
+    if (a->floats()) out.floats.assign(a->floats()->begin(), a->floats()->end());
+    if (a->ints()) out.ints.assign(a->ints()->begin(), a->ints()->end());
+    if (a->strings())
+      for (auto* s : *a->strings()) out.strings.push_back(s->str());
+    if (a->tensors())
+      for (auto* t : *a->tensors()) out.tensors.push_back(tensor(t, where));
+    if (a->graphs())
+      for (auto* g : *a->graphs()) out.graphs.push_back(std::make_shared<Graph>(graph(g, where)));
+    return out;
+  }
+
+  Graph graph(const fb::Graph* fg, const std::string& where) {
+    PITH_CHECK(fg, path_, ": ", where, ": missing graph");
+    Graph g;
+    g.name = fg->name() ? fg->name()->str() : "";
+    g.opset = opset;
+    g.domain_opsets = domain_opsets;
+    auto strings = [](const flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>>* v) {
+      std::vector<std::string> out;
+      if (v)
+        for (auto* s : *v) out.push_back(s->str());
+      return out;
+    };
+    if (fg->initializers())
+      for (auto* t : *fg->initializers()) g.initializers[t->name() ? t->name()->str() : ""] = tensor(t, where);
+    if (fg->inputs())
+      for (auto* v : *fg->inputs()) g.inputs.push_back(value_info(v));
+    if (fg->outputs())
+      for (auto* v : *fg->outputs()) g.outputs.push_back(value_info(v));
+    if (fg->value_info())
+      for (auto* v : *fg->value_info()) {
+        ValueInfo info = value_info(v);
+        g.value_info[info.name] = info;
+      }
+    if (fg->nodes())
+      for (auto* n : *fg->nodes()) {
+        Node node;
+        node.name = n->name() ? n->name()->str() : "";
+        node.op_type = n->op_type() ? n->op_type()->str() : "";
+        node.domain = n->domain() ? n->domain()->str() : "";
+        node.inputs = strings(n->inputs());
+        node.outputs = strings(n->outputs());
+        if (n->attributes())
+          for (auto* a : *n->attributes())
+            node.attributes[a->name() ? a->name()->str() : ""] = attribute(a, where + ": " + node.describe());
+        g.nodes.push_back(std::move(node));
+      }
+    return g;
+  }
+
+  int64_t opset = 0;
+  std::map<std::string, int64_t> domain_opsets;
+
+ private:
+  std::string path_;
+  std::vector<Bytes> segments_;
+};
+
+}  // namespace
+
+bool looks_like_artifact(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  char magic[4] = {};
+  return f.read(magic, 4) && std::memcmp(magic, kMagic, 4) == 0;
+}
+
+Artifact read_file(const std::string& path) {
+  std::shared_ptr<Mapping> map = map_file(path);
+  const auto* base = static_cast<const uint8_t*>(map->data);
+  PITH_CHECK(map->size >= sizeof(Header), path, ": too short for a .pith artifact (", map->size, " bytes)");
+  Header h;
+  std::memcpy(&h, base, sizeof h);
+  PITH_CHECK(std::memcmp(h.magic, kMagic, 4) == 0, path, ": not a .pith artifact (bad magic)");
+  PITH_CHECK(h.format_version == kFormatVersion, path, ": .pith format version ", h.format_version,
+             "; this pith reads version ", kFormatVersion);
+  PITH_CHECK(
+      h.model_offset >= sizeof(Header) && h.model_offset <= map->size && h.model_size <= map->size - h.model_offset,
+      path, ": truncated or corrupt (the model lies outside the file)");
+  PITH_CHECK(h.segments_offset % 64 == 0 && h.segments_offset >= h.model_offset + h.model_size &&
+                 h.segments_offset <= map->size,
+             path, ": corrupt (bad segment offset)");
+  const uint8_t* model = base + h.model_offset;
+  PITH_CHECK(XXH64(model, h.model_size, 0) == h.model_xxhash64, path, ": corrupt (model checksum mismatch)");
+  flatbuffers::Verifier verifier(model, h.model_size);
+  PITH_CHECK(fb::VerifyModelBuffer(verifier), path, ": corrupt (the FlatBuffers verifier rejects the model)");
+  const fb::Model* m = fb::GetModel(model);
+
+  std::vector<Bytes> segments;
+  bool compressed = false;
+  if (m->segments()) {
+    for (const fb::Segment* s : *m->segments()) {
+      const size_t i = segments.size();
+      const uint64_t avail = map->size - h.segments_offset;
+      PITH_CHECK(s->offset() % 64 == 0 && s->offset() <= avail && s->stored_size() <= avail - s->offset(), path,
+                 ": truncated or corrupt (segment ", i, " lies outside the file)");
+      const uint8_t* p = base + h.segments_offset + s->offset();
+      PITH_CHECK(XXH64(p, s->stored_size(), 0) == s->xxhash64(), path, ": corrupt (segment ", i, " checksum mismatch)");
+      Bytes b;
+      if (s->compression() == fb::Compression::None) {
+        PITH_CHECK(s->raw_size() == s->stored_size(), path, ": corrupt (segment ", i, " sizes disagree)");
+        b.data = p;
+        b.size = s->stored_size();
+        b.owner = map;
+      } else if (s->compression() == fb::Compression::Zstd) {
+        compressed = true;
+        const unsigned long long content = ZSTD_getFrameContentSize(p, s->stored_size());
+        PITH_CHECK(content == s->raw_size(), path, ": corrupt (segment ", i, " zstd frame size disagrees)");
+        PITH_CHECK(s->raw_size() < (uint64_t(1) << 40), path, ": segment ", i, " is too large");
+        void* out = std::aligned_alloc(64, std::max<size_t>(64, (s->raw_size() + 63) / 64 * 64));
+        if (!out) throw std::bad_alloc();
+        std::shared_ptr<void> owner(out, [](void* q) { std::free(q); });
+        const size_t n = ZSTD_decompress(out, s->raw_size(), p, s->stored_size());
+        PITH_CHECK(!ZSTD_isError(n) && n == s->raw_size(), path, ": corrupt (segment ", i, " does not decode)");
+        b.data = static_cast<const uint8_t*>(out);
+        b.size = s->raw_size();
+        b.owner = owner;
+      } else {
+        fail(path, ": segment ", i, " uses an unknown compression (", int(s->compression()), ")");
+      }
+      segments.push_back(std::move(b));
+    }
+  }
+  Reader reader(path, std::move(segments));
+  reader.opset = m->opset();
+  if (m->opsets())
+    for (auto* o : *m->opsets()) reader.domain_opsets[o->domain() ? o->domain()->str() : ""] = o->version();
+  Artifact a;
+  a.format_version = h.format_version;
+  a.compressed = compressed;
+  a.graph = reader.graph(m->graph(), "graph");
+  if (m->metadata())
+    for (auto* kv : *m->metadata())
+      a.metadata[kv->key() ? kv->key()->str() : ""] = kv->value() ? kv->value()->str() : "";
+  try {
+    verify_and_sort(a.graph);
+  } catch (const Error& e) {
+    fail(path, ": ", e.what());
+  }
+  return a;
+}
+
+}  // namespace pith::artifact

@@ -1,0 +1,221 @@
+// Writes a Graph as a .pith artifact (layout in artifact.h).
+#include <zstd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "artifact/artifact.h"
+#include "artifact/pith_generated.h"
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+namespace pith::artifact {
+
+namespace {
+
+using flatbuffers::FlatBufferBuilder;
+using flatbuffers::Offset;
+
+// Concatenates tensor bytes into the one tensor segment, aligned.
+struct TensorBlob {
+  std::string bytes;
+  int64_t elements = 0;
+
+  uint64_t add(const Tensor& t) {
+    const size_t align = t.nbytes() >= 1024 ? 64 : 16;
+    bytes.resize((bytes.size() + align - 1) / align * align, '\0');
+    const uint64_t at = bytes.size();
+    bytes.append(static_cast<const char*>(t.raw()), t.nbytes());
+    elements += t.numel();
+    return at;
+  }
+};
+
+class Writer {
+ public:
+  explicit Writer(FlatBufferBuilder& b) : b_(b) {}
+
+  Offset<fb::TensorRef> tensor(const std::string& name, const Tensor& t) {
+    PITH_CHECK(dtype_is_storable(t.dtype()), "tensor '", name, "' has element type ", dtype_name(t.dtype()),
+               ", which a .pith artifact cannot hold");
+    const uint64_t at = blob.add(t);
+    auto n = b_.CreateSharedString(name);
+    auto shape = b_.CreateVector(std::vector<int64_t>(t.shape().begin(), t.shape().end()));
+    return fb::CreateTensorRef(b_, n, int32_t(t.dtype()), shape, 0, at, t.nbytes());
+  }
+
+  Offset<fb::ValueInfo> value_info(const ValueInfo& v) {
+    std::vector<Offset<fb::Dim>> dims;
+    if (v.shape)
+      for (const Dim& d : *v.shape)
+        dims.push_back(fb::CreateDim(b_, d.value, d.param.empty() ? 0 : b_.CreateSharedString(d.param)));
+    auto name = b_.CreateSharedString(v.name);
+    auto shape = b_.CreateVector(dims);
+    return fb::CreateValueInfo(b_, name, int32_t(v.dtype), v.shape.has_value(), shape);
+  }
+
+  Offset<fb::Attribute> attribute(const std::string& key, const Attribute& a) {
+    Offset<flatbuffers::String> s = 0;
+    Offset<fb::TensorRef> t = 0;
+    Offset<fb::Graph> g = 0;
+    Offset<flatbuffers::Vector<float>> floats = 0;
+    Offset<flatbuffers::Vector<int64_t>> ints = 0;
+    Offset<flatbuffers::Vector<Offset<flatbuffers::String>>> strings = 0;
+    Offset<flatbuffers::Vector<Offset<fb::TensorRef>>> tensors = 0;
+    Offset<flatbuffers::Vector<Offset<fb::Graph>>> graphs = 0;
+    switch (a.kind) {
+      case Attribute::Kind::String:
+        s = b_.CreateSharedString(a.s);
+        break;
+      case Attribute::Kind::Tensor:
+        t = tensor(key, a.t);
+        break;
+      case Attribute::Kind::Graph:
+        g = graph(*a.g);
+        break;
+      case Attribute::Kind::Floats:
+        floats = b_.CreateVector(a.floats);
+        break;
+      case Attribute::Kind::Ints:
+        ints = b_.CreateVector(a.ints);
+        break;
+      case Attribute::Kind::Strings:
+        strings = b_.CreateVectorOfStrings(a.strings);
+        break;
+      case Attribute::Kind::Tensors: {
+        std::vector<Offset<fb::TensorRef>> v;
+        for (auto& x : a.tensors) v.push_back(tensor(key, x));
+        tensors = b_.CreateVector(v);
+        break;
+      }
+      case Attribute::Kind::Graphs: {
+        std::vector<Offset<fb::Graph>> v;
+        for (auto& x : a.graphs) v.push_back(graph(*x));
+        graphs = b_.CreateVector(v);
+        break;
+      }
+      default:
+        break;
+    }
+    auto name = b_.CreateSharedString(key);
+    return fb::CreateAttribute(b_, name, fb::AttributeKind(int(a.kind)), a.f, a.i, s, t, g, floats, ints, strings,
+                               tensors, graphs);
+  }
+
+  // Value names repeat (a producer's output is its readers' input): stored once each.
+  Offset<flatbuffers::Vector<Offset<flatbuffers::String>>> strings(const std::vector<std::string>& v) {
+    std::vector<Offset<flatbuffers::String>> out;
+    for (auto& s : v) out.push_back(b_.CreateSharedString(s));
+    return b_.CreateVector(out);
+  }
+
+  Offset<fb::Node> node(const Node& n) {
+    std::vector<Offset<fb::Attribute>> attrs;
+    for (auto& [key, a] : n.attributes) attrs.push_back(attribute(key, a));
+    auto name = b_.CreateSharedString(n.name);
+    auto op = b_.CreateSharedString(n.op_type);
+    auto domain = b_.CreateSharedString(n.domain);
+    auto ins = strings(n.inputs);
+    auto outs = strings(n.outputs);
+    auto av = b_.CreateVector(attrs);
+    return fb::CreateNode(b_, name, op, domain, ins, outs, av);
+  }
+
+  Offset<fb::Graph> graph(const Graph& g) {
+    std::vector<Offset<fb::Node>> nodes;
+    for (auto& n : g.nodes) nodes.push_back(node(n));
+    std::vector<Offset<fb::ValueInfo>> ins, outs, infos;
+    for (auto& v : g.inputs) ins.push_back(value_info(v));
+    for (auto& v : g.outputs) outs.push_back(value_info(v));
+    for (auto& [name, v] : g.value_info) infos.push_back(value_info(v));
+    std::vector<Offset<fb::TensorRef>> inits;
+    for (auto& [name, t] : g.initializers) inits.push_back(tensor(name, t));
+    auto name = b_.CreateSharedString(g.name);
+    auto nv = b_.CreateVector(nodes);
+    auto iv = b_.CreateVector(ins);
+    auto ov = b_.CreateVector(outs);
+    auto vv = b_.CreateVector(infos);
+    auto tv = b_.CreateVector(inits);
+    return fb::CreateGraph(b_, name, nv, iv, ov, vv, tv);
+  }
+
+  TensorBlob blob;
+
+ private:
+  FlatBufferBuilder& b_;
+};
+
+constexpr uint64_t align64(uint64_t v) { return (v + 63) / 64 * 64; }
+
+}  // namespace
+
+WriteStats write_file(const Graph& g, const std::string& path, const WriteOptions& options) {
+  FlatBufferBuilder b(1 << 16);
+  Writer w(b);
+  auto graph = w.graph(g);
+  std::string stored = w.blob.bytes;
+  if (options.zstd && !stored.empty()) {
+    std::string out(ZSTD_compressBound(w.blob.bytes.size()), '\0');
+    const size_t n =
+        ZSTD_compress(out.data(), out.size(), w.blob.bytes.data(), w.blob.bytes.size(), options.zstd_level);
+    PITH_CHECK(!ZSTD_isError(n), path, ": zstd compression failed: ", ZSTD_getErrorName(n));
+    out.resize(n);
+    stored = std::move(out);
+  }
+  std::vector<Offset<fb::OpsetImport>> opsets;
+  for (auto& [domain, version] : g.domain_opsets)
+    opsets.push_back(fb::CreateOpsetImport(b, b.CreateString(domain), version));
+  std::vector<Offset<fb::Metadata>> meta;
+  for (auto& [k, v] : options.metadata) meta.push_back(fb::CreateMetadata(b, b.CreateString(k), b.CreateString(v)));
+  auto opsets_v = b.CreateVector(opsets);
+  auto meta_v = b.CreateVector(meta);
+  // Segment offsets count from Header::segments_offset, so the model does not depend on its own size.
+  std::vector<Offset<fb::Segment>> segs;
+  segs.push_back(fb::CreateSegment(b, 0, stored.size(), w.blob.bytes.size(),
+                                   options.zstd ? fb::Compression::Zstd : fb::Compression::None,
+                                   XXH64(stored.data(), stored.size(), 0)));
+  auto segs_v = b.CreateVector(segs);
+  b.Finish(fb::CreateModel(b, g.opset, opsets_v, graph, segs_v, meta_v), "PITH");
+  const uint64_t model_size = b.GetSize();
+  const uint64_t seg_offset = align64(sizeof(Header) + model_size);
+
+  Header h{};
+  std::memcpy(h.magic, kMagic, 4);
+  h.format_version = kFormatVersion;
+  h.model_offset = sizeof(Header);
+  h.model_size = model_size;
+  h.model_xxhash64 = XXH64(b.GetBufferPointer(), model_size, 0);
+  h.segments_offset = seg_offset;
+
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    PITH_CHECK(f, path, ": cannot write (", tmp, ")");
+    f.write(reinterpret_cast<const char*>(&h), sizeof h);
+    f.write(reinterpret_cast<const char*>(b.GetBufferPointer()), std::streamsize(model_size));
+    const std::string pad(seg_offset - sizeof(Header) - model_size, '\0');
+    f.write(pad.data(), std::streamsize(pad.size()));
+    f.write(stored.data(), std::streamsize(stored.size()));
+    f.close();
+    if (!f) {
+      std::error_code ec;
+      std::filesystem::remove(tmp, ec);
+      fail(path, ": write failed (disk full?)");
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    fail(path, ": cannot rename the temporary file into place");
+  }
+  WriteStats stats;
+  stats.file_bytes = seg_offset + stored.size();
+  stats.tensor_bytes = w.blob.bytes.size();
+  stats.stored_tensor_bytes = stored.size();
+  stats.parameters = w.blob.elements;
+  return stats;
+}
+
+}  // namespace pith::artifact
