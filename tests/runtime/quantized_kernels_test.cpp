@@ -1,5 +1,6 @@
 // The int8 kernels: pith.QConv and pith.QGemm, SIMD against reference on random shapes
-// (odd sizes, tails of the 6-row and two-vector tiles, K odd and even, groups, strides,
+// (odd sizes, tails of the 6-row and two-vector tiles, K odd and even, groups and
+// depthwise, one-row products, strides,
 // padding, dilations), random zero points and edge values (0 and 255 activations, -127
 // and 127 weights), quantized and float outputs, on every SIMD target; exact results
 // (Relu/Clip/no activation; activations through exp agree within one step), and bitwise
@@ -85,10 +86,15 @@ TEST(QuantizedKernels, QConvMatchesReferenceOnRandomShapes) {
     for (int trial = 0; trial < 40; ++trial) {
       const int64_t N = 1 + rng() % 2, KH = 1 + rng() % 4, KW = 1 + rng() % 4;
       int64_t group = 1, C = 1 + rng() % 9, M = 1 + rng() % 20;
-      if (rng() % 3 == 0) {
-        group = 1 + rng() % 3;
-        C = group * (1 + rng() % 3);
-        M = group * (1 + rng() % 8);
+      switch (rng() % 3) {
+        case 1:  // depthwise (its own kernel)
+          group = C = M = 2 + rng() % 7;
+          break;
+        case 2:
+          group = 1 + rng() % 3;
+          C = group * (1 + rng() % 3);
+          M = group * (1 + rng() % 8);
+          break;
       }
       const int64_t sh = 1 + rng() % 2, sw = 1 + rng() % 3, dh = 1 + rng() % 2, dw = 1 + rng() % 2;
       const int64_t pt = rng() % 3, pl = rng() % 3, pb = rng() % 3, pr = rng() % 3;
@@ -119,8 +125,9 @@ TEST(QuantizedKernels, QGemmMatchesReferenceOnRandomShapes) {
   std::mt19937 rng(22);
   for_each_target([&] {
     for (int trial = 0; trial < 40; ++trial) {
-      const int64_t rows = 1 + rng() % 40, K = 1 + rng() % 300, N = 1 + rng() % 70;
-      const bool trans_b = rng() % 2, quantized = rng() % 3 != 0, rank3 = rng() % 4 == 0;
+      // One row a third of the time (the matrix-vector path), else a GEMM.
+      const int64_t rows = rng() % 3 == 0 ? 1 : 1 + rng() % 40, K = 1 + rng() % 300, N = 1 + rng() % 70;
+      const bool trans_b = rng() % 2, quantized = rng() % 3 != 0, rank3 = rows > 1 && rng() % 4 == 0;
       const std::string act = kActs[rng() % 6];
       Shape as = rank3 ? Shape{2, rows, K} : Shape{rows, K};
       OpRunner gemm("QGemm",

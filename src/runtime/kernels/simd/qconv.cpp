@@ -1,5 +1,5 @@
-// Fast int8 kernels for pith.QConv (2-D NCHW, any grouping) and pith.QGemm, on the
-// int8 GEMM of qgemm.h. Weights are packed once per node (kept in the node's state).
+// Fast int8 kernels for pith.QConv (2-D NCHW, any grouping; depthwise directly) and
+// pith.QGemm, on the int8 GEMM of qgemm.h. Weights are packed once per node (kept in the node's state).
 // QConv: per image and group, output column blocks of im2col(X - x_zero_point) packed
 // as int16 pairs, times the packed weights, requantized on the way out. QGemm computes
 // Y^T = W * A^T (the weights as the packed left operand); a single row of A is a
@@ -42,6 +42,7 @@ struct PackedWeights {
   bool transposed = false;
   int64_t mr = 0, group_stride = 0;
   std::vector<int32_t> packed;  // per group, packed A (qgemm.h)
+  std::vector<int8_t> rows_nk;  // QGemm with transB = 0: W transposed to [N, K] for the one-row path
 };
 
 // Packs W (rows x K per group, element (m, k) at w[m * rs + k * cs]) once per node.
@@ -59,6 +60,11 @@ const PackedWeights& packed(KernelContext& ctx, const Tensor& w, int64_t groups,
   pw->packed.resize(size_t(pw->group_stride * groups));
   for (int64_t g = 0; g < groups; ++g)
     simd::pack_qa(w.data<int8_t>() + g * group_offset, rs, cs, rows, K, pw->packed.data() + g * pw->group_stride);
+  if (groups == 1 && cs != 1 && rows > 1) {  // a transposed source: keep [rows, K] too
+    pw->rows_nk.resize(size_t(rows * K));
+    for (int64_t m = 0; m < rows; ++m)
+      for (int64_t k = 0; k < K; ++k) pw->rows_nk[size_t(m * K + k)] = w.data<int8_t>()[m * rs + k * cs];
+  }
   if (!slot) {
     thread_local std::shared_ptr<PackedWeights> holder;
     holder = pw;
@@ -121,6 +127,56 @@ void im2col_block(const QConvShape& s, const T* x, int64_t j0, int64_t nc, T zer
   }
 }
 
+// Depthwise convolution, one (image, channel) plane per task: per output row, int32
+// accumulators gather each tap's weight times a run of input pixels (contiguous when the
+// stride is 1, so the loop vectorizes); then the plane is requantized in one pass.
+template <typename T>
+void run_qdepthwise(KernelContext& ctx, const QConvShape& s, const Requantize& rq) {
+  const Tensor& x = ctx.input(0);
+  const int8_t* w = ctx.input(3).data<int8_t>();
+  const int32_t* bias = ctx.has_input(8) ? ctx.input(8).data<int32_t>() : nullptr;
+  const int32_t zp = int32_t(ctx.input(2).as_int64(0));
+  Tensor& y = ctx.allocate_output_uninitialized(0, rq.output_dtype, {s.N, s.M, s.OH, s.OW});
+  const size_t esize = rq.quantized_output ? 1 : sizeof(float);
+  const int64_t taps = s.KH * s.KW;
+  auto planes = [&](int64_t begin, int64_t end) {
+    int32_t* plane_acc = reinterpret_cast<int32_t*>(simd::thread_scratch(size_t(s.OH * s.OW) + 16));
+    for (int64_t p = begin; p < end; ++p) {
+      const int64_t c = p % s.C;
+      const T* plane = x.data<T>() + p * s.H * s.W;
+      const int8_t* wc = w + c * taps;
+      char* out = static_cast<char*>(y.raw()) + size_t(p * s.OH * s.OW) * esize;
+      for (int64_t oy = 0; oy < s.OH; ++oy) {
+        int32_t* acc = plane_acc + oy * s.OW;
+        std::fill(acc, acc + s.OW, 0);
+        for (int64_t ky = 0; ky < s.KH; ++ky) {
+          const int64_t iy = oy * s.sh - s.pt + ky * s.dh;
+          if (iy < 0 || iy >= s.H) continue;
+          const T* row = plane + iy * s.W;
+          for (int64_t kx = 0; kx < s.KW; ++kx) {
+            const int32_t wv = wc[ky * s.KW + kx];
+            if (wv == 0) continue;
+            const int64_t ix0 = kx * s.dw - s.pl;  // input column of output 0
+            // Outputs [lo, hi) read inside the row: 0 <= ix0 + ox * sw < W.
+            const int64_t lo = ix0 >= 0 ? 0 : (-ix0 + s.sw - 1) / s.sw;
+            const int64_t hi = ix0 >= s.W ? 0 : std::min(s.OW, (s.W - 1 - ix0) / s.sw + 1);
+            if (s.sw == 1) {
+              for (int64_t ox = lo; ox < hi; ++ox) acc[ox] += wv * (int32_t(row[ix0 + ox]) - zp);
+            } else {
+              for (int64_t ox = lo; ox < hi; ++ox) acc[ox] += wv * (int32_t(row[ix0 + ox * s.sw]) - zp);
+            }
+          }
+        }
+      }
+      simd::requantize_row(plane_acc, s.OH * s.OW, bias ? bias[c] : 0, c, rq, out);
+    }
+  };
+  if (ThreadPool* pool = ctx.thread_pool(); pool && s.N * s.C > 1)
+    pool->parallel_for(s.N * s.C, 1, planes);
+  else
+    planes(0, s.N * s.C);
+}
+
 template <typename T>
 void run_qconv(KernelContext& ctx, const QConvShape& s, const Requantize& rq) {
   const Tensor& x = ctx.input(0);
@@ -180,10 +236,16 @@ void kernel_quantized_conv_fast(KernelContext& ctx) {
                   read_shape(ctx, x, w, s);
   if (!ok) return kernel_quantized_conv(ctx);
   const Requantize rq = read_requantize(ctx, s.M);
-  if (x.dtype() == DType::UInt8)
+  if (s.depthwise()) {
+    if (x.dtype() == DType::UInt8)
+      run_qdepthwise<uint8_t>(ctx, s, rq);
+    else
+      run_qdepthwise<int8_t>(ctx, s, rq);
+  } else if (x.dtype() == DType::UInt8) {
     run_qconv<uint8_t>(ctx, s, rq);
-  else
+  } else {
     run_qconv<int8_t>(ctx, s, rq);
+  }
 }
 
 void kernel_quantized_gemm_fast(KernelContext& ctx) {
@@ -206,6 +268,18 @@ void kernel_quantized_gemm_fast(KernelContext& ctx) {
   Tensor& y = ctx.allocate_output_uninitialized(0, rq.output_dtype, ys);
   const size_t esize = rq.quantized_output ? 1 : sizeof(float);
   const uint8_t zp = uint8_t(ctx.input(2).as_int64(0));
+  if (rows == 1) {  // a classifier on one sample: matrix-vector product over W's rows
+    // [N, K] row-major: B itself with transB (or a single column), else the transposed copy.
+    const int8_t* w = pw.rows_nk.empty() ? b.data<int8_t>() : pw.rows_nk.data();
+    int16_t* x = reinterpret_cast<int16_t*>(simd::thread_scratch(size_t(K + 1) / 2 + 16, 1));
+    for (int64_t k = 0; k < K; ++k) x[k] = int16_t(int32_t(a.data<uint8_t>()[k]) - int32_t(zp));
+    auto rows_task = [&](int64_t n0, int64_t n1) { simd::qgemv_rows(n0, n1, K, w, K, x, bias, rq, y.raw()); };
+    if (ThreadPool* pool = ctx.thread_pool(); pool && N >= 64)
+      pool->parallel_for(N, 16, rows_task);
+    else
+      rows_task(0, N);
+    return;
+  }
   const int64_t mr = simd::qgemm_mr();
   const int64_t row_blocks = (rows + kBlockCols - 1) / kBlockCols;
   const int64_t panels = (N + mr - 1) / mr;

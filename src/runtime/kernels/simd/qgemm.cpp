@@ -178,6 +178,45 @@ void QgemmPacked(int64_t M, int64_t N, int64_t K, const int32_t* pa, const int32
   }
 }
 
+void RequantizeRow(const int32_t* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out) {
+  const int64_t chunk = QNR();  // StoreRow handles up to two vectors at a time
+  constexpr size_t kMaxL = HWY_MAX_BYTES / sizeof(int32_t);
+  HWY_ALIGN int32_t buf[2 * kMaxL];
+  const size_t esize = rq.quantized_output ? 1 : sizeof(float);
+  for (int64_t i = 0; i < n; i += chunk) {
+    const int64_t m = std::min(chunk, n - i);
+    std::memcpy(buf, acc + i, size_t(m) * sizeof(int32_t));
+    if (m < chunk) std::memset(buf + m, 0, size_t(chunk - m) * sizeof(int32_t));  // StoreRow reads whole vectors
+    StoreRow(buf, m, bias, rq.multiplier[size_t(channel)], rq, static_cast<char*>(out) + size_t(i) * esize, 1);
+  }
+}
+
+void QgemvRows(int64_t n0, int64_t n1, int64_t K, const int8_t* w, int64_t ldw, const int16_t* x, const int32_t* bias,
+               const Requantize& rq, void* out) {
+  const size_t esize = rq.quantized_output ? 1 : sizeof(float);
+  for (int64_t n = n0; n < n1; ++n) {
+    const int8_t* row = w + n * ldw;
+    int64_t k = 0;
+    int32_t sum = 0;
+#if HWY_TARGET != HWY_SCALAR
+    const D32 d32;
+    const D16 d16;
+    const hn::Rebind<int8_t, D16> d8;
+    const int64_t L16 = int64_t(hn::Lanes(d16));
+    auto s0 = hn::Zero(d32), s1 = hn::Zero(d32);
+    for (; k + L16 <= K; k += L16)
+      s0 =
+          hn::ReorderWidenMulAccumulate(d32, hn::PromoteTo(d16, hn::LoadU(d8, row + k)), hn::LoadU(d16, x + k), s0, s1);
+    sum = hn::GetLane(hn::SumOfLanes(d32, hn::Add(s0, s1)));
+#endif
+    for (; k < K; ++k) sum += int32_t(row[k]) * int32_t(x[k]);
+    constexpr size_t kMaxL = HWY_MAX_BYTES / sizeof(int32_t);
+    HWY_ALIGN int32_t one[2 * kMaxL] = {};  // StoreRow reads whole vectors
+    one[0] = sum;
+    StoreRow(one, 1, bias ? bias[n] : 0, rq.multiplier[size_t(n)], rq, static_cast<char*>(out) + size_t(n) * esize, 1);
+  }
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace pith::simd
 HWY_AFTER_NAMESPACE();
@@ -191,6 +230,8 @@ HWY_EXPORT(PackQA);
 HWY_EXPORT(PackQBU8);
 HWY_EXPORT(PackQBS8);
 HWY_EXPORT(QgemmPacked);
+HWY_EXPORT(RequantizeRow);
+HWY_EXPORT(QgemvRows);
 
 int64_t qgemm_mr() { return HWY_DYNAMIC_DISPATCH(QMR)(); }
 int64_t qgemm_nr() { return HWY_DYNAMIC_DISPATCH(QNR)(); }
@@ -206,6 +247,14 @@ void pack_qb_s8(const int8_t* src, int64_t rs, int64_t cs, int64_t K, int64_t N,
 void qgemm_packed(int64_t M, int64_t N, int64_t K, const int32_t* pa, const int32_t* pb, const int32_t* bias,
                   const Requantize& rq, int64_t m0, const QgemmOutput& out) {
   HWY_DYNAMIC_DISPATCH(QgemmPacked)(M, N, K, pa, pb, bias, rq, m0, out);
+}
+
+void requantize_row(const int32_t* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out) {
+  HWY_DYNAMIC_DISPATCH(RequantizeRow)(acc, n, bias, channel, rq, out);
+}
+void qgemv_rows(int64_t n0, int64_t n1, int64_t K, const int8_t* w, int64_t ldw, const int16_t* x, const int32_t* bias,
+                const Requantize& rq, void* out) {
+  HWY_DYNAMIC_DISPATCH(QgemvRows)(n0, n1, K, w, ldw, x, bias, rq, out);
 }
 
 }  // namespace pith::simd

@@ -53,4 +53,14 @@ struct QgemmOutput {
 void qgemm_packed(int64_t M, int64_t N, int64_t K, const int32_t* packed_a, const int32_t* packed_b,
                   const int32_t* bias, const Requantize& rq, int64_t m0, const QgemmOutput& out);
 
+// Requantizes n accumulators of output channel `channel` (bias added first) into n
+// contiguous outputs at `out` (the element type rq says).
+void requantize_row(const int32_t* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out);
+
+// Matrix-vector product for one-row inputs: for n in [n0, n1), output n of `out` =
+// requantize(sum_k w[n * ldw + k] * x[k] + bias[n]) as channel n, where x holds the
+// activations minus their zero point (int16) and bias may be null.
+void qgemv_rows(int64_t n0, int64_t n1, int64_t K, const int8_t* w, int64_t ldw, const int16_t* x, const int32_t* bias,
+                const Requantize& rq, void* out);
+
 }  // namespace pith::simd
