@@ -78,13 +78,43 @@ class Reader {
                    ": too many elements");
         numel *= uint64_t(d);
       }
-    PITH_CHECK(r->size() == numel * dtype_size(dtype), path_, ": ", at, ": ", r->size(), " bytes for shape ",
-               shape_str(shape), " of ", dtype_name(dtype));
+    const bool palette = r->encoding() == fb::TensorEncoding::Palette;
+    PITH_CHECK(palette || r->encoding() == fb::TensorEncoding::Raw, path_, ": ", at, ": unknown encoding ",
+               int(r->encoding()));
+    const int bits = r->bits();
+    if (palette) {
+      PITH_CHECK(dtype == DType::Float32 && bits >= 1 && bits <= 8 && r->codebook() && r->codebook()->size() >= 1 &&
+                     r->codebook()->size() <= (1u << bits),
+                 path_, ": ", at, ": bad palette (", bits, " bits, ", r->codebook() ? r->codebook()->size() : 0,
+                 " codebook values, type ", dtype_name(dtype), ")");
+      PITH_CHECK(r->size() == (numel * uint64_t(bits) + 7) / 8, path_, ": ", at, ": ", r->size(), " bytes for ", numel,
+                 " indices of ", bits, " bits");
+    } else {
+      PITH_CHECK(r->size() == numel * dtype_size(dtype), path_, ": ", at, ": ", r->size(), " bytes for shape ",
+                 shape_str(shape), " of ", dtype_name(dtype));
+    }
     PITH_CHECK(r->segment() < segments_.size(), path_, ": ", at, ": segment ", r->segment(), " does not exist");
     const Bytes& seg = segments_[r->segment()];
     PITH_CHECK(r->offset() <= seg.size && r->size() <= seg.size - r->offset(), path_, ": ", at, ": bytes [",
                r->offset(), ", +", r->size(), ") lie outside its segment of ", seg.size, " bytes");
     void* p = const_cast<uint8_t*>(seg.data + r->offset());
+    if (palette) {  // decode the indices through the codebook
+      const auto* packed = static_cast<const uint8_t*>(p);
+      const auto& codebook = *r->codebook();
+      Tensor t(DType::Float32, shape);
+      float* out = t.data<float>();
+      const uint32_t mask = (1u << bits) - 1;
+      for (uint64_t i = 0; i < numel; ++i) {
+        const uint64_t bit = i * uint64_t(bits), byte = bit / 8;
+        uint32_t word = packed[byte];
+        if (byte + 1 < r->size()) word |= uint32_t(packed[byte + 1]) << 8;
+        const uint32_t idx = (word >> (bit % 8)) & mask;
+        PITH_CHECK(idx < codebook.size(), path_, ": ", at, ": palette index ", idx, " of element ", i,
+                   " is past the codebook's ", codebook.size(), " values");
+        out[i] = codebook[idx];
+      }
+      return t;
+    }
     if (reinterpret_cast<uintptr_t>(p) % dtype_size(dtype) != 0) {  // unaligned: copy (writers align)
       Tensor t(dtype, shape);
       std::memcpy(t.raw(), p, r->size());

@@ -1,6 +1,8 @@
 // Writes a Graph as a .pith artifact (layout in artifact.h).
 #include <zstd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -23,14 +25,44 @@ struct TensorBlob {
   int64_t elements = 0;
 
   uint64_t add(const Tensor& t) {
-    const size_t align = t.nbytes() >= 1024 ? 64 : 16;
+    return add_bytes(std::string(static_cast<const char*>(t.raw()), t.nbytes()), t.numel());
+  }
+  uint64_t add_bytes(const std::string& data, int64_t numel) {
+    const size_t align = data.size() >= 1024 ? 64 : 16;
     bytes.resize((bytes.size() + align - 1) / align * align, '\0');
     const uint64_t at = bytes.size();
-    bytes.append(static_cast<const char*>(t.raw()), t.nbytes());
-    elements += t.numel();
+    bytes.append(data);
+    elements += numel;
     return at;
   }
 };
+
+// The sorted distinct values of a float32 tensor worth storing as palette indices (at
+// least 256 elements, at most 256 distinct values, no NaN); false otherwise.
+bool palette_codebook(const Tensor& t, std::vector<float>& codebook) {
+  if (t.dtype() != DType::Float32 || t.numel() < 256) return false;
+  std::vector<float> v(t.data<float>(), t.data<float>() + t.numel());
+  for (float x : v)
+    if (std::isnan(x)) return false;
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  if (v.size() > 256) return false;
+  codebook = std::move(v);
+  return true;
+}
+
+// Indices into the codebook, `bits` each, packed least significant bit first.
+std::string pack_indices(const Tensor& t, const std::vector<float>& codebook, int bits) {
+  std::string out(size_t((t.numel() * bits + 7) / 8), '\0');
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    const float x = t.data<float>()[i];
+    const uint32_t idx = uint32_t(std::lower_bound(codebook.begin(), codebook.end(), x) - codebook.begin());
+    const int64_t bit = i * bits;
+    for (int b = 0; b < bits; ++b)
+      if ((idx >> b) & 1) out[size_t((bit + b) / 8)] |= char(1 << ((bit + b) % 8));
+  }
+  return out;
+}
 
 class Writer {
  public:
@@ -39,9 +71,19 @@ class Writer {
   Offset<fb::TensorRef> tensor(const std::string& name, const Tensor& t) {
     PITH_CHECK(dtype_is_storable(t.dtype()), "tensor '", name, "' has element type ", dtype_name(t.dtype()),
                ", which a .pith artifact cannot hold");
-    const uint64_t at = blob.add(t);
     auto n = b_.CreateSharedString(name);
     auto shape = b_.CreateVector(std::vector<int64_t>(t.shape().begin(), t.shape().end()));
+    std::vector<float> codebook;
+    if (palette_codebook(t, codebook)) {
+      int bits = 1;
+      while ((size_t(1) << bits) < codebook.size()) ++bits;
+      const std::string packed = pack_indices(t, codebook, bits);
+      const uint64_t at = blob.add_bytes(packed, t.numel());
+      auto cb = b_.CreateVector(codebook);
+      return fb::CreateTensorRef(b_, n, int32_t(t.dtype()), shape, 0, at, packed.size(), fb::TensorEncoding::Palette,
+                                 uint8_t(bits), cb);
+    }
+    const uint64_t at = blob.add(t);
     return fb::CreateTensorRef(b_, n, int32_t(t.dtype()), shape, 0, at, t.nbytes());
   }
 

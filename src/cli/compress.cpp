@@ -19,6 +19,7 @@
 #include "artifact/artifact.h"
 #include "cli/commands.h"
 #include "compress/evaluate.h"
+#include "compress/prune.h"
 #include "compress/quantize/int8.h"
 #include "core/npy.h"
 #include "onnx/export.h"
@@ -66,13 +67,15 @@ int cmd_compress(const std::vector<std::string>& argv) {
   const char* usage =
       "usage: pith compress MODEL -o OUT.pith|OUT.onnx [--quantize int8 --calibration X.npy\n"
       "       [--calibration-method minmax|percentile|entropy|mse] [--percentile P] [--weight-bits 8|7]]\n"
-      "       [--entropy] [--data X.npy [--labels Y.npy]] [--report R.json] [--threads N]";
+      "       [--prune S [--prune-allocation uniform|global|erk] | --prune-pattern 2:4] [--cluster K] [--entropy]\n"
+      "       [--data X.npy [--labels Y.npy]] [--report R.json] [--threads N]";
   std::vector<std::string> normalized;
   for (auto& a : argv) normalized.push_back(a == "-o" ? "--output" : a);
-  Args args = Args::parse(normalized,
-                          {"output", "quantize", "calibration", "calibration-method", "percentile", "data", "labels",
-                           "report", "threads", "batch", "weight-bits"},
-                          {"entropy"});
+  Args args =
+      Args::parse(normalized,
+                  {"output", "quantize", "calibration", "calibration-method", "percentile", "data", "labels", "report",
+                   "threads", "batch", "weight-bits", "prune", "prune-pattern", "cluster", "prune-allocation"},
+                  {"entropy"});
   PITH_CHECK(args.positional.size() == 1, usage);
   const std::string model_path = args.positional[0], out = args.get("output");
   PITH_CHECK(!out.empty(), "-o OUT is required\n", usage);
@@ -83,9 +86,43 @@ int cmd_compress(const std::vector<std::string>& argv) {
   const std::string quantize = args.get("quantize");
   PITH_CHECK(quantize.empty() || quantize == "int8", "--quantize ", quantize,
              ": not available in this build (supported: int8; int4, fp16 and dynamic-int8 are not built yet)");
-  PITH_CHECK(to_pith || !quantize.empty(), "nothing to do for an ONNX output: give --quantize int8\n", usage);
+  PITH_CHECK(to_pith || !quantize.empty() || !args.get("prune").empty(),
+             "nothing to do for an ONNX output: give --quantize int8 or --prune S\n", usage);
+  PruneOptions prune;
+  const bool pruning = !args.get("prune").empty() || !args.get("prune-pattern").empty();
+  if (pruning) {
+    prune.pattern = args.get("prune-pattern", "unstructured");
+    PITH_CHECK(prune.pattern == "unstructured" || prune.pattern == "2:4",
+               "--prune-pattern must be unstructured or 2:4, got '", prune.pattern,
+               "' (channel pruning is not built yet)");
+    if (prune.pattern == "2:4") {
+      prune.sparsity = 0.5;
+    } else {
+      const std::string v = args.get("prune");
+      PITH_CHECK(!v.empty(), "--prune-pattern unstructured needs --prune S (the fraction of weights to zero)");
+      char* end = nullptr;
+      prune.sparsity = std::strtod(v.c_str(), &end);
+      PITH_CHECK(end && *end == '\0' && prune.sparsity >= 0 && prune.sparsity < 1,
+                 "--prune must be a fraction in [0, 1), got '", v, "'");
+    }
+    prune.allocation = args.get("prune-allocation", "uniform");
+    PITH_CHECK(prune.allocation == "uniform" || prune.allocation == "global" || prune.allocation == "erk",
+               "--prune-allocation must be uniform, global or erk, got '", prune.allocation, "'");
+  }
+  ClusterOptions cluster;
+  const bool clustering = !args.get("cluster").empty();
+  if (clustering) {
+    cluster.clusters = int(args.get_int("cluster", 16, 0));
+    PITH_CHECK(cluster.clusters >= 2 && cluster.clusters <= 256, "--cluster must be in [2, 256], got ",
+               cluster.clusters);
+    PITH_CHECK(quantize.empty(),
+               "--cluster keeps float weights (stored as a palette); it does not combine with "
+               "--quantize");
+    PITH_CHECK(to_pith, "--cluster needs a .pith output (the palette encoding is the artifact's)");
+  }
   PITH_CHECK(quantize.empty() || !args.get("calibration").empty(),
              "--quantize int8 needs --calibration X.npy (a few hundred samples)");
+  // Calibration samples also make pruning data-aware (selection by |w| * ||x||, refit).
 
   Int8Options options;
   options.method = parse_calibration_method(args.get("calibration-method", "minmax"));
@@ -102,7 +139,7 @@ int cmd_compress(const std::vector<std::string>& argv) {
   options.run.threads = int(args.get_int("threads", 1, 1));
   options.run.batch = args.get_int("batch", 0, 1);
 
-  Tensor calibration = quantize.empty() ? Tensor() : read_npy(args.get("calibration"));
+  Tensor calibration = args.get("calibration").empty() ? Tensor() : read_npy(args.get("calibration"));
   Tensor data, labels;
   if (!args.get("data").empty()) data = read_npy(args.get("data"));
   if (!args.get("labels").empty()) {
@@ -114,6 +151,28 @@ int cmd_compress(const std::vector<std::string>& argv) {
   auto original = load_model(model_path, /*optimize=*/true);
   Graph compressed = *original;
   std::ostringstream techniques;
+  auto technique_sep = [&] { return techniques.tellp() > 0 ? "," : ""; };
+  if (pruning) {
+    prune.calibration = calibration;
+    PruneReport r;
+    try {
+      r = prune_weights(compressed, prune);
+    } catch (const Error& e) {
+      fail("--calibration ", args.get("calibration"), ": ", e.what());
+    }
+    techniques << "{\"name\":\"prune\",\"pattern\":\"" << prune.pattern << "\",\"allocation\":\"" << prune.allocation
+               << "\",\"requested\":" << num(prune.sparsity)
+               << ",\"sparsity\":" << num(r.weights ? double(r.zeros) / double(r.weights) : 0.0)
+               << ",\"weights\":" << r.weights << ",\"data_aware\":" << (calibration.defined() ? "true" : "false")
+               << "}";
+  }
+  if (clustering) {
+    const PruneReport r = cluster_weights(compressed, cluster);
+    int64_t most = 0;
+    for (auto& l : r.layers) most = std::max(most, l.distinct);
+    techniques << technique_sep() << "{\"name\":\"cluster\",\"clusters\":" << cluster.clusters
+               << ",\"max_distinct\":" << most << ",\"layers\":" << r.layers.size() << "}";
+  }
   if (!quantize.empty()) {
     Int8Report report;
     try {
@@ -121,7 +180,8 @@ int cmd_compress(const std::vector<std::string>& argv) {
     } catch (const Error& e) {
       fail("--calibration ", args.get("calibration"), ": ", e.what());
     }
-    techniques << "{\"name\":\"int8\",\"calibration\":\"" << calibration_method_name(options.method) << "\""
+    techniques << technique_sep() << "{\"name\":\"int8\",\"calibration\":\"" << calibration_method_name(options.method)
+               << "\""
                << ",\"calibration_samples\":" << calibration.dim(0) << ",\"weight_bits\":" << weight_bits
                << ",\"quantized_layers\":" << report.layers.size()
                << ",\"quantized_activations\":" << report.quantized_activations << ",\"kept_float\":[";

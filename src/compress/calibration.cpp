@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <set>
 
@@ -128,6 +129,38 @@ std::map<std::string, TensorStats> collect_tensor_stats(std::shared_ptr<const Gr
     }
   });
   return stats;
+}
+
+std::map<std::string, Tensor> collect_activations(std::shared_ptr<const Graph> graph, const Tensor& data,
+                                                  const std::vector<std::string>& values, int64_t max_samples,
+                                                  const PredictOptions& options) {
+  PITH_CHECK(data.rank() >= 1 && data.dim(0) > 0, "calibration data has shape ", shape_str(data.shape()),
+             "; expected [samples, ...]");
+  const int64_t n = std::min(data.dim(0), max_samples);
+  Shape shape = data.shape();
+  shape[0] = n;
+  Tensor subset = Tensor::view(data.dtype(), shape, const_cast<void*>(data.raw()));
+  std::map<std::string, std::vector<Tensor>> parts;
+  observe(graph, subset, values, options,
+          [&](const std::string& name, const Tensor& t) { parts[name].push_back(t.clone()); });
+  std::map<std::string, Tensor> out;
+  for (auto& [name, list] : parts) {
+    Shape s = list[0].shape();
+    int64_t rows = 0;
+    for (auto& t : list) rows += t.rank() ? t.dim(0) : 1;
+    if (s.empty())
+      s = {rows};
+    else
+      s[0] = rows;
+    Tensor all(DType::Float32, s);
+    size_t at = 0;
+    for (auto& t : list) {
+      std::memcpy(static_cast<char*>(all.raw()) + at, t.raw(), t.nbytes());
+      at += t.nbytes();
+    }
+    out[name] = all;
+  }
+  return out;
 }
 
 namespace {

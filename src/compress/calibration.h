@@ -41,6 +41,12 @@ std::map<std::string, TensorStats> collect_tensor_stats(std::shared_ptr<const Gr
                                                         const std::vector<std::string>& values,
                                                         const PredictOptions& options = {});
 
+// The named values themselves over the first `max_samples` samples of `data`, each
+// stacked along axis 0 (for layer-wise reconstruction, which needs the inputs a layer sees).
+std::map<std::string, Tensor> collect_activations(std::shared_ptr<const Graph> graph, const Tensor& data,
+                                                  const std::vector<std::string>& values, int64_t max_samples,
+                                                  const PredictOptions& options = {});
+
 struct Range {
   float lo = 0, hi = 0;  // lo <= 0 <= hi
 };

@@ -269,6 +269,21 @@ TEST(CliErrors, CompressRejectsBadCalibrationAndOptionsWithoutWritingAnything) {
   check("compress " + default_model() + " -o " + (scratch() / "x.bin").string() + " --quantize int8" + calib,
         {"output must end in .pith (artifact) or .onnx"});
   check(base + calib + " --entropy", {"--entropy needs a .pith output"});
+  const std::string pith_out = (scratch() / "never_written.pith").string();
+  auto check_pith = [&](const std::string& opts, std::initializer_list<std::string> fragments) {
+    expect_error(run_pith("compress " + default_model() + " -o " + pith_out + " " + opts), fragments);
+    EXPECT_FALSE(fs::exists(pith_out)) << opts;
+  };
+  check_pith("--prune 1.0", {"--prune must be a fraction in [0, 1)"});
+  check_pith("--prune -0.2", {"--prune must be a fraction in [0, 1)"});
+  check_pith("--prune half", {"--prune must be a fraction in [0, 1)"});
+  check_pith("--prune 0.5 --prune-pattern 4:8", {"--prune-pattern must be unstructured or 2:4"});
+  check_pith("--prune 0.5 --prune-allocation random", {"--prune-allocation must be uniform, global or erk"});
+  check_pith("--cluster 1", {"--cluster must be in [2, 256]"});
+  check_pith("--cluster 300", {"--cluster must be in [2, 256]"});
+  check_pith("--cluster 16 --quantize int8" + calib, {"does not combine with --quantize"});
+  check_pith("--prune 0.5 --calibration " + npy("prune_calib.npy", pith::Tensor(pith::DType::Float32, {4, 3, 28, 28})),
+             {"calibration", "dimension 1 = 1"});
   check("compress " + default_model() + " -o " + out.string(), {"nothing to do for an ONNX output"});
   check("compress " + default_model() + " --quantize int8" + calib, {"-o OUT is required"});
   check(base + calib + " --data " + bundled("fashion_cnn_input.npy") + " --labels " +
