@@ -4,11 +4,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 
 #include "artifact/artifact.h"
 #include "artifact/pith_generated.h"
+#include "core/file_io.h"
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
@@ -230,28 +229,10 @@ WriteStats write_file(const Graph& g, const std::string& path, const WriteOption
   h.model_xxhash64 = XXH64(b.GetBufferPointer(), model_size, 0);
   h.segments_offset = seg_offset;
 
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    PITH_CHECK(f, path, ": cannot write (", tmp, ")");
-    f.write(reinterpret_cast<const char*>(&h), sizeof h);
-    f.write(reinterpret_cast<const char*>(b.GetBufferPointer()), std::streamsize(model_size));
-    const std::string pad(seg_offset - sizeof(Header) - model_size, '\0');
-    f.write(pad.data(), std::streamsize(pad.size()));
-    f.write(stored.data(), std::streamsize(stored.size()));
-    f.close();
-    if (!f) {
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      fail(path, ": write failed (disk full?)");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    fail(path, ": cannot rename the temporary file into place");
-  }
+  const std::string pad(seg_offset - sizeof(Header) - model_size, '\0');
+  write_file_atomically(
+      path, {std::string_view(reinterpret_cast<const char*>(&h), sizeof h),
+             std::string_view(reinterpret_cast<const char*>(b.GetBufferPointer()), model_size), pad, stored});
   WriteStats stats;
   stats.file_bytes = seg_offset + stored.size();
   stats.tensor_bytes = w.blob.bytes.size();

@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -21,6 +20,7 @@
 #include "compress/evaluate.h"
 #include "compress/prune.h"
 #include "compress/quantize/int8.h"
+#include "core/file_io.h"
 #include "core/npy.h"
 #include "onnx/export.h"
 #include "passes/passes.h"
@@ -38,20 +38,6 @@ std::string num(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.6g", v);
   return buf;
-}
-
-// Writes text to path through a temporary file renamed into place.
-void write_text_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    PITH_CHECK(f, path, ": cannot write");
-    f << text;
-    PITH_CHECK(f.good(), path, ": write failed");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  PITH_CHECK(!ec, path, ": cannot rename the temporary file into place");
 }
 
 std::string utc_now() {
@@ -241,7 +227,7 @@ int cmd_compress(const std::vector<std::string>& argv) {
        << ",\"size_before\":" << size_before << ",\"size_after\":" << size_after
        << ",\"ratio\":" << num(double(size_before) / double(size_after)) << stored.str() << ",\"techniques\":["
        << techniques.str() << "],\"seconds\":" << num(seconds) << scores.str() << "}";
-  if (!args.get("report").empty()) write_text_atomically(args.get("report"), json.str() + "\n");
+  if (!args.get("report").empty()) write_file_atomically(args.get("report"), {json.str(), "\n"});
   std::cerr << "compress: " << size_before << " -> " << size_after << " bytes; wrote " << out << "\n";
   std::cout << json.str() << "\n";
   return 0;

@@ -4,10 +4,9 @@
 
 #include <cmath>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <set>
 
+#include "core/file_io.h"
 #include "runtime/kernels/activation.h"
 
 namespace pith::onnx_export {
@@ -256,25 +255,7 @@ std::string export_bytes(const Graph& g, const ExportOptions& options) {
 }
 
 void export_file(const Graph& g, const std::string& path, const ExportOptions& options) {
-  const std::string bytes = export_bytes(g, options);
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    PITH_CHECK(f, path, ": cannot write (", tmp, ")");
-    f.write(bytes.data(), std::streamsize(bytes.size()));
-    f.close();
-    if (!f) {
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      fail(path, ": write failed (disk full?)");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    fail(path, ": cannot rename the temporary file into place");
-  }
+  write_file_atomically(path, {export_bytes(g, options)});
 }
 
 }  // namespace pith::onnx_export
