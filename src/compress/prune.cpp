@@ -252,7 +252,7 @@ void prune_with_data(const PruneOptions& options, double sparsity, const WeightL
     std::vector<int64_t> J;
     for (int64_t k = 0; k < K; ++k)
       if (kept[size_t(k)]) J.push_back(k);
-    J.push_back(K);  // the bias is always refitted
+    if (bias) J.push_back(K);  // the bias is refitted too (a layer that cannot take one fits without)
     // A = H_JJ + damp (on the weights), b = (C wb)_J.
     const int64_t n = int64_t(J.size());
     std::vector<double> A(size_t(n * n)), b(static_cast<size_t>(n));
@@ -267,7 +267,8 @@ void prune_with_data(const PruneOptions& options, double sparsity, const WeightL
     for (int64_t k = 0; k < K; ++k)
       if (!kept[size_t(k)]) at(k) = 0.0f;
     if (!solved) continue;  // keep the surviving weights as they were
-    for (int64_t i = 0; i + 1 < n; ++i) at(J[size_t(i)]) = float(b[size_t(i)]);
+    const int64_t weights_solved = bias ? n - 1 : n;
+    for (int64_t i = 0; i < weights_solved; ++i) at(J[size_t(i)]) = float(b[size_t(i)]);
     if (bias) bias[r] = float(b[size_t(n - 1)]);
   }
 }
@@ -336,10 +337,12 @@ PruneReport prune_weights(Graph& g, const PruneOptions& options) {
                               g.initializers.at(n.inputs[2]).numel() == l.rows &&
                               g.initializers.at(n.inputs[2]).dtype() == DType::Float32;
         if (had_bias) b = g.initializers.at(n.inputs[2]).clone();
-        prune_with_data(options, sparsity[li], l, grams, w, b.data<float>());
+        // MatMul has no bias input, nor does a Conv with a fused residual after it.
+        const bool can_take_bias = had_bias || (n.inputs.size() <= 3 && n.op_type != "MatMul");
+        prune_with_data(options, sparsity[li], l, grams, w, can_take_bias ? b.data<float>() : nullptr);
         if (had_bias) {
           g.initializers[n.inputs[2]] = b;
-        } else if (n.inputs.size() <= 3 && n.op_type != "MatMul") {
+        } else if (can_take_bias) {
           const std::string name = l.weight + "_refit_bias";
           g.initializers[name] = b;
           Node& mut = g.nodes[l.index];

@@ -34,9 +34,10 @@ struct PruneOptions {
   std::string allocation = "uniform";
   // With calibration samples (for the graph's one input), pruning is layer-wise and
   // data-aware: each output row keeps the weights with the largest |w| * ||x|| (x the
-  // layer's input over the samples; Wanda's score), and the kept weights are refitted
-  // by least squares so that the layer's outputs on the samples change least
-  // (min ||X_kept w' - X w||, ridge-damped: SparseGPT's objective, solved exactly per row).
+  // layer's input over the samples; Wanda's score), and the kept weights and the bias
+  // are refitted by least squares so that the layer's outputs on the samples stay closest
+  // to the original layer's (min ||X' w' + b' - (X w + b)||, X' the input with the layers
+  // before already pruned; ridge-damped, solved exactly per row). Layers go in graph order.
   Tensor calibration;
   int64_t calibration_samples = 512;
 };
