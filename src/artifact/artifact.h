@@ -7,8 +7,9 @@
 //   zero padding to a multiple of 64
 //   segments from header.segments_offset, each at a multiple of 64 (Model.segments: offset
 //   from segments_offset, stored and raw size, compression, xxHash64 of the stored
-//   bytes); a tensor is stored raw, or as a palette (b-bit indices plus a float codebook,
-//   pith.fbs) when it is float32 with at most 256 distinct values; today one segment holds every
+//   bytes); a tensor is stored raw, as a palette (b-bit indices plus a float codebook,
+//   pith.fbs) when it is float32 with at most 256 distinct values, or in 16 bits when its
+//   float32 values are all exact halves; today one segment holds every
 //   tensor, each tensor 64-byte aligned inside it (16 for tensors under 1 KiB)
 // The reader checks the magic and format version, the model's xxHash64 and runs the
 // FlatBuffers verifier, bounds-checks every segment and tensor reference, checks every

@@ -79,8 +79,11 @@ class Reader {
         numel *= uint64_t(d);
       }
     const bool palette = r->encoding() == fb::TensorEncoding::Palette;
-    PITH_CHECK(palette || r->encoding() == fb::TensorEncoding::Raw, path_, ": ", at, ": unknown encoding ",
+    const bool half = r->encoding() == fb::TensorEncoding::Half;
+    PITH_CHECK(palette || half || r->encoding() == fb::TensorEncoding::Raw, path_, ": ", at, ": unknown encoding ",
                int(r->encoding()));
+    PITH_CHECK(!half || dtype == DType::Float32, path_, ": ", at, ": half encoding of a ", dtype_name(dtype),
+               " tensor");
     const int bits = r->bits();
     if (palette) {
       PITH_CHECK(dtype == DType::Float32 && bits >= 1 && bits <= 8 && r->codebook() && r->codebook()->size() >= 1 &&
@@ -90,14 +93,24 @@ class Reader {
       PITH_CHECK(r->size() == (numel * uint64_t(bits) + 7) / 8, path_, ": ", at, ": ", r->size(), " bytes for ", numel,
                  " indices of ", bits, " bits");
     } else {
-      PITH_CHECK(r->size() == numel * dtype_size(dtype), path_, ": ", at, ": ", r->size(), " bytes for shape ",
-                 shape_str(shape), " of ", dtype_name(dtype));
+      const uint64_t element = half ? 2 : dtype_size(dtype);
+      PITH_CHECK(r->size() == numel * element, path_, ": ", at, ": ", r->size(), " bytes for shape ", shape_str(shape),
+                 " of ", half ? "float16-coded float32" : dtype_name(dtype));
     }
     PITH_CHECK(r->segment() < segments_.size(), path_, ": ", at, ": segment ", r->segment(), " does not exist");
     const Bytes& seg = segments_[r->segment()];
     PITH_CHECK(r->offset() <= seg.size && r->size() <= seg.size - r->offset(), path_, ": ", at, ": bytes [",
                r->offset(), ", +", r->size(), ") lie outside its segment of ", seg.size, " bytes");
     void* p = const_cast<uint8_t*>(seg.data + r->offset());
+    if (half) {  // widen to float32
+      Tensor t(DType::Float32, shape);
+      for (uint64_t i = 0; i < numel; ++i) {
+        uint16_t h;
+        std::memcpy(&h, static_cast<const uint8_t*>(p) + i * 2, 2);
+        t.data<float>()[i] = half_to_float(h);
+      }
+      return t;
+    }
     if (palette) {  // decode the indices through the codebook
       const auto* packed = static_cast<const uint8_t*>(p);
       const auto& codebook = *r->codebook();

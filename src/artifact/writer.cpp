@@ -50,6 +50,17 @@ bool palette_codebook(const Tensor& t, std::vector<float>& codebook) {
   return true;
 }
 
+// True for a float32 tensor of at least 256 elements whose values are all exact halves.
+bool exact_halves(const Tensor& t) {
+  if (t.dtype() != DType::Float32 || t.numel() < 256) return false;
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    const float x = t.data<float>()[i];
+    const float back = half_to_float(float_to_half(x));
+    if (!(back == x) || (x == 0.0f && std::signbit(x) != std::signbit(back))) return false;
+  }
+  return true;
+}
+
 // Indices into the codebook, `bits` each, packed least significant bit first.
 std::string pack_indices(const Tensor& t, const std::vector<float>& codebook, int bits) {
   std::string out(size_t((t.numel() * bits + 7) / 8), '\0');
@@ -81,6 +92,15 @@ class Writer {
       auto cb = b_.CreateVector(codebook);
       return fb::CreateTensorRef(b_, n, int32_t(t.dtype()), shape, 0, at, packed.size(), fb::TensorEncoding::Palette,
                                  uint8_t(bits), cb);
+    }
+    if (exact_halves(t)) {
+      std::string halves(size_t(t.numel()) * 2, '\0');
+      for (int64_t i = 0; i < t.numel(); ++i) {
+        const uint16_t h = float_to_half(t.data<float>()[i]);
+        std::memcpy(&halves[size_t(i) * 2], &h, 2);
+      }
+      const uint64_t at = blob.add_bytes(halves, t.numel());
+      return fb::CreateTensorRef(b_, n, int32_t(t.dtype()), shape, 0, at, halves.size(), fb::TensorEncoding::Half);
     }
     const uint64_t at = blob.add(t);
     return fb::CreateTensorRef(b_, n, int32_t(t.dtype()), shape, 0, at, t.nbytes());

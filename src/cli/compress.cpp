@@ -1,4 +1,4 @@
-// pith compress MODEL -o OUT.pith|OUT.onnx [--quantize int8 --calibration X.npy
+// pith compress MODEL -o OUT.pith|OUT.onnx [--quantize fp16 | --quantize int8 --calibration X.npy
 //               [--calibration-method minmax|percentile|entropy|mse] [--percentile P]
 //               [--weight-bits 8|7]] [--entropy] [--data X.npy [--labels Y.npy]]
 //               [--report R.json] [--threads N]
@@ -19,6 +19,7 @@
 #include "cli/commands.h"
 #include "compress/evaluate.h"
 #include "compress/prune.h"
+#include "compress/quantize/fp16.h"
 #include "compress/quantize/int8.h"
 #include "core/file_io.h"
 #include "core/npy.h"
@@ -51,7 +52,7 @@ std::string utc_now() {
 
 int cmd_compress(const std::vector<std::string>& argv) {
   const char* usage =
-      "usage: pith compress MODEL -o OUT.pith|OUT.onnx [--quantize int8 --calibration X.npy\n"
+      "usage: pith compress MODEL -o OUT.pith|OUT.onnx [--quantize fp16 | --quantize int8 --calibration X.npy\n"
       "       [--calibration-method minmax|percentile|entropy|mse] [--percentile P] [--weight-bits 8|7]]\n"
       "       [--prune S [--prune-allocation uniform|global|erk] | --prune-pattern 2:4] [--cluster K] [--entropy]\n"
       "       [--data X.npy [--labels Y.npy]] [--report R.json] [--threads N]";
@@ -70,8 +71,10 @@ int cmd_compress(const std::vector<std::string>& argv) {
   const bool to_pith = ext == ".pith", entropy = args.flag("entropy");
   PITH_CHECK(!entropy || to_pith, "--entropy needs a .pith output (ONNX files hold tensors uncoded)");
   const std::string quantize = args.get("quantize");
-  PITH_CHECK(quantize.empty() || quantize == "int8", "--quantize ", quantize,
-             ": not available in this build (supported: int8; int4, fp16 and dynamic-int8 are not built yet)");
+  PITH_CHECK(quantize.empty() || quantize == "int8" || quantize == "fp16", "--quantize ", quantize,
+             ": not available in this build (supported: int8, fp16; int4 and dynamic-int8 are not built yet)");
+  const bool fp16 = quantize == "fp16", int8 = quantize == "int8";
+  PITH_CHECK(!fp16 || to_pith, "--quantize fp16 needs a .pith output (it stores the weights in 16 bits)");
   PITH_CHECK(to_pith || !quantize.empty() || !args.get("prune").empty(),
              "nothing to do for an ONNX output: give --quantize int8 or --prune S\n", usage);
   PruneOptions prune;
@@ -106,7 +109,7 @@ int cmd_compress(const std::vector<std::string>& argv) {
                "--quantize");
     PITH_CHECK(to_pith, "--cluster needs a .pith output (the palette encoding is the artifact's)");
   }
-  PITH_CHECK(quantize.empty() || !args.get("calibration").empty(),
+  PITH_CHECK(!int8 || !args.get("calibration").empty(),
              "--quantize int8 needs --calibration X.npy (a few hundred samples)");
   // Calibration samples also make pruning data-aware (selection by |w| * ||x||, refit).
 
@@ -159,7 +162,11 @@ int cmd_compress(const std::vector<std::string>& argv) {
     techniques << technique_sep() << "{\"name\":\"cluster\",\"clusters\":" << cluster.clusters
                << ",\"max_distinct\":" << most << ",\"layers\":" << r.layers.size() << "}";
   }
-  if (!quantize.empty()) {
+  if (fp16) {
+    const int64_t n = round_weights_to_fp16(compressed);
+    techniques << technique_sep() << "{\"name\":\"fp16\",\"weights\":" << n << "}";
+  }
+  if (int8) {
     Int8Report report;
     try {
       report = quantize_int8_static(compressed, calibration, options);

@@ -237,6 +237,24 @@ TEST(Artifact, TensorReferencesOutsideTheirSegmentAreRejected) {
   expect_rejected(write_bytes("outside.pith", file), "outside its segment");
 }
 
+TEST(Artifact, ExactHalvesAreStoredInSixteenBits) {
+  Graph g = sample_graph();
+  Tensor w = uniform_tensor({64, 3}, 9);
+  for (int64_t i = 0; i < w.numel(); ++i) w.data<float>()[i] = half_to_float(float_to_half(w.data<float>()[i]));
+  g.initializers["halves"] = w;  // 192 elements: too few, stays raw
+  Tensor big = uniform_tensor({1024}, 10);
+  for (int64_t i = 0; i < big.numel(); ++i) big.data<float>()[i] = half_to_float(float_to_half(big.data<float>()[i]));
+  g.initializers["big_halves"] = big;                         // exact halves: 2 bytes each
+  g.initializers["big_floats"] = uniform_tensor({1024}, 11);  // not halves: 4 bytes each
+  const fs::path p = scratch("halves.pith");
+  const artifact::WriteStats stats = artifact::write_file(g, p.string());
+  const artifact::WriteStats plain = artifact::write_file(sample_graph(), scratch("plain_for_halves.pith").string());
+  EXPECT_NEAR(double(stats.tensor_bytes - plain.tensor_bytes), 192 * 4 + 1024 * 2 + 1024 * 4, 3 * 64.0);
+  artifact::Artifact a = artifact::read_file(p.string());
+  for (const char* name : {"halves", "big_halves", "big_floats"})
+    expect_bitwise(a.graph.initializers.at(name), g.initializers.at(name), name);
+}
+
 TEST(Artifact, WritingNowhereFailsCleanly) {
   const std::string p = (scratch("no_such_dir") / "x.pith").string();
   EXPECT_THROW(artifact::write_file(sample_graph(), p), Error);

@@ -282,6 +282,8 @@ TEST(CliErrors, CompressRejectsBadCalibrationAndOptionsWithoutWritingAnything) {
   check_pith("--cluster 1", {"--cluster must be in [2, 256]"});
   check_pith("--cluster 300", {"--cluster must be in [2, 256]"});
   check_pith("--cluster 16 --quantize int8" + calib, {"does not combine with --quantize"});
+  check("compress " + default_model() + " -o " + out.string() + " --quantize fp16",
+        {"--quantize fp16 needs a .pith output"});
   check_pith("--prune 0.5 --calibration " + npy("prune_calib.npy", pith::Tensor(pith::DType::Float32, {4, 3, 28, 28})),
              {"calibration", "dimension 1 = 1"});
   check("compress " + default_model() + " -o " + out.string(), {"nothing to do for an ONNX output"});
@@ -350,6 +352,14 @@ TEST(Cli, CompressWritesAPithArtifactThatEveryCommandReads) {
                       bundled("fashion_cnn_labels.npy") + " --json");
   ASSERT_EQ(e.code, 0) << e.output;
   EXPECT_NE(e.output.find("\"accuracy\":1,"), std::string::npos) << e.output;
+  // fp16 weights: about half the size, the same predictions.
+  const fs::path half = scratch() / "fashion_fp16.pith";
+  Result h = run_pith("compress " + default_model() + " -o " + half.string() + " --quantize fp16 --data " +
+                      bundled("fashion_cnn_input.npy") + " --labels " + bundled("fashion_cnn_labels.npy"));
+  ASSERT_EQ(h.code, 0) << h.output;
+  EXPECT_NE(h.output.find("\"name\":\"fp16\""), std::string::npos) << h.output;
+  EXPECT_NE(h.output.find("\"accuracy_after\":1,"), std::string::npos) << h.output;
+  EXPECT_LT(fs::file_size(half) * 1.9, fs::file_size(default_model()));
   // A float model converts to an artifact too, and back to ONNX-equal outputs.
   const fs::path fp32 = scratch() / "fashion_fp32.pith";
   ASSERT_EQ(run_pith("compress " + default_model() + " -o " + fp32.string()).code, 0);
