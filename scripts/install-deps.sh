@@ -15,6 +15,8 @@ APT_PACKAGES=(
   libhwy-dev
   # the .pith artifact: FlatBuffers schema compiled at build time, xxHash64 checksums, zstd segments
   flatbuffers-compiler libflatbuffers-dev libxxhash-dev libzstd-dev
+  # artifact signatures (Ed25519)
+  libsodium-dev
   # data: ONNX backend test suite, Fashion-MNIST
   libonnx-testdata dataset-fashion-mnist
   # tools/ (model export and reference data; never used at run time)
@@ -26,7 +28,7 @@ APT_PACKAGES=(
 AARCH64_APT_PACKAGES=(
   g++-aarch64-linux-gnu qemu-user
   libhwy-dev:arm64 libgtest-dev:arm64 libgmock-dev:arm64 libprotobuf-dev:arm64
-  libzstd-dev:arm64 libxxhash-dev:arm64 libflatbuffers-dev:arm64
+  libzstd-dev:arm64 libxxhash-dev:arm64 libflatbuffers-dev:arm64 libsodium-dev:arm64
 )
 # libonnx-dev:arm64 cannot be installed beside the host's libonnx-dev: its dependency
 # libonnxifi (Multi-Arch: same) ships an architecture-specific /usr/lib/libonnxifi.so, and dpkg

@@ -15,6 +15,7 @@
 // FlatBuffers verifier, bounds-checks every segment and tensor reference, checks every
 // segment's xxHash64, and decodes zstd segments into owned memory; uncompressed tensors
 // view the mapping. Every problem is a pith::Error naming the file and what is wrong.
+// A signed artifact carries a trailer after the segments (signature.h), which reading ignores.
 #pragma once
 
 #include <cstdint>

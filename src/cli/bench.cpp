@@ -24,11 +24,11 @@ size_t peak_rss_bytes() {
 }  // namespace
 
 int cmd_bench(const std::vector<std::string>& argv) {
-  Args args = Args::parse(argv, {"input", "threads", "warmup", "iterations"}, {"json", "profile"});
+  Args args = Args::parse(argv, {"input", "threads", "warmup", "iterations", "public-key"}, {"json", "profile"});
   PITH_CHECK(args.positional.size() == 1,
              "usage: pith bench MODEL [--input ...] [--threads N] [--warmup N] [--iterations N] [--json]");
   const auto t_load = std::chrono::steady_clock::now();
-  auto graph = load_model(args.positional[0], /*optimize=*/true);
+  auto graph = load_model(args.positional[0], /*optimize=*/true, args.get("public-key"));
   const double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_load).count();
   SessionOptions options;
   options.threads = int(args.get_int("threads", 1, 1));

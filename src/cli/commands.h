@@ -20,6 +20,9 @@ int cmd_run(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
 int cmd_eval(const std::vector<std::string>& args);
 int cmd_compress(const std::vector<std::string>& args);
+int cmd_keygen(const std::vector<std::string>& args);
+int cmd_sign(const std::vector<std::string>& args);
+int cmd_verify(const std::vector<std::string>& args);
 
 // A minimal option parser: positionals, `--flag`, `--key value` (repeatable).
 struct Args {
@@ -37,8 +40,9 @@ struct Args {
 };
 
 // Loads MODEL (.onnx, or a .pith artifact: by extension or by its magic). With `optimize`, the
-// graph passes run (constant folding, fusion) before it is handed to a Session.
-std::shared_ptr<Graph> load_model(const std::string& path, bool optimize = false);
+// graph passes run (constant folding, fusion) before it is handed to a Session. With a
+// public key file, MODEL must be a .pith artifact signed by that key.
+std::shared_ptr<Graph> load_model(const std::string& path, bool optimize = false, const std::string& public_key = "");
 
 // `--input [NAME=]X.npy` values bound to the graph's inputs (positional when unnamed).
 std::map<std::string, Tensor> load_inputs(const Graph& g, const std::vector<std::string>& specs);

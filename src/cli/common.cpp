@@ -4,6 +4,7 @@
 #include <random>
 
 #include "artifact/artifact.h"
+#include "artifact/signature.h"
 #include "cli/commands.h"
 #include "core/npy.h"
 #include "onnx/import.h"
@@ -73,10 +74,14 @@ std::vector<std::string> Args::all(const std::string& name) const {
   return it == options.end() ? std::vector<std::string>{} : it->second;
 }
 
-std::shared_ptr<Graph> load_model(const std::string& path, bool optimize_graph) {
+std::shared_ptr<Graph> load_model(const std::string& path, bool optimize_graph, const std::string& public_key) {
   PITH_CHECK(std::filesystem::exists(path), path, ": no such file");
   PITH_CHECK(!std::filesystem::is_directory(path), path, ": is a directory, expected a .onnx or .pith model file");
   const bool pith = std::filesystem::path(path).extension() == ".pith" || artifact::looks_like_artifact(path);
+  if (!public_key.empty()) {
+    PITH_CHECK(pith, path, ": --public-key needs a signed .pith artifact, not an ONNX file");
+    artifact::require_signature(path, public_key);
+  }
   auto graph = std::make_shared<Graph>(pith ? artifact::read_file(path).graph : onnx_import::import_file(path));
   if (optimize_graph) optimize(*graph);
   return graph;
@@ -186,7 +191,11 @@ const char* kUsage =
     "           [--entropy] [--data X.npy [--labels Y.npy]] [--report R.json]\n"
     "                                    static int8, zstd entropy coding; JSON report of size and accuracy\n"
     "\n"
-    "MODEL is an .onnx model or a .pith artifact. Exit codes: 0 success, 1 bad input or usage.\n";
+    "  keygen NAME                       Ed25519 key pair NAME.key (secret), NAME.pub\n"
+    "  sign MODEL.pith --key NAME.key    sign an artifact; verify MODEL.pith --public-key NAME.pub\n"
+    "\n"
+    "MODEL is an .onnx model or a .pith artifact; inspect, run, bench and eval take\n"
+    "--public-key NAME.pub to accept only artifacts that key signed. Exit codes: 0 success, 1 bad input or usage.\n";
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -203,6 +212,9 @@ int main(int argc, char** argv) {
     if (cmd == "bench") return cmd_bench(args);
     if (cmd == "eval") return cmd_eval(args);
     if (cmd == "compress") return cmd_compress(args);
+    if (cmd == "keygen") return cmd_keygen(args);
+    if (cmd == "sign") return cmd_sign(args);
+    if (cmd == "verify") return cmd_verify(args);
     std::cerr << "pith: unknown command '" << cmd << "'\n" << kUsage;
     return 1;
   } catch (const Error& e) {

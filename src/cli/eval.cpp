@@ -26,7 +26,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
   const char* usage =
       "usage: pith eval MODEL --data X.npy [--labels Y.npy] [--reference MODEL] [--batch N] [--threads N] "
       "[--json]";
-  Args args = Args::parse(argv, {"data", "labels", "reference", "batch", "threads"}, {"json"});
+  Args args = Args::parse(argv, {"data", "labels", "reference", "batch", "threads", "public-key"}, {"json"});
   PITH_CHECK(args.positional.size() == 1, usage);
   PITH_CHECK(!args.get("data").empty(), "--data X.npy is required\n", usage);
   const std::string labels_path = args.get("labels"), reference_path = args.get("reference");
@@ -43,7 +43,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
     PITH_CHECK(data.rank() >= 1 && labels.numel() == data.dim(0), labels_path, ": ", labels.numel(), " labels for ",
                data.rank() >= 1 ? data.dim(0) : 0, " samples in ", args.get("data"));
   }
-  auto graph = load_model(args.positional[0], /*optimize=*/true);
+  auto graph = load_model(args.positional[0], /*optimize=*/true, args.get("public-key"));
   const auto t0 = std::chrono::steady_clock::now();
   Tensor scores = predict(graph, data, options);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -28,10 +28,10 @@ std::string values_json(const std::vector<ValueInfo>& values) {
 }  // namespace
 
 int cmd_inspect(const std::vector<std::string>& argv) {
-  Args args = Args::parse(argv, {}, {"json"});
+  Args args = Args::parse(argv, {"public-key"}, {"json"});
   PITH_CHECK(args.positional.size() == 1, "usage: pith inspect MODEL [--json]");
   const std::string path = args.positional[0];
-  auto graph = load_model(path);
+  auto graph = load_model(path, /*optimize=*/false, args.get("public-key"));
   GraphStats stats = analyze(*graph);
   auto unsupported = find_unsupported_ops(*graph);
 
@@ -69,9 +69,11 @@ int cmd_inspect(const std::vector<std::string>& argv) {
   if (stats.nodes_without_macs) std::cout << " (+ " << stats.nodes_without_macs << " nodes with unknown shapes)";
   std::cout << "\n";
   std::cout << "inputs\n";
-  for (auto& v : graph->inputs) std::cout << "  " << v.name << "  " << dtype_name(v.dtype) << " " << describe_shape(v) << "\n";
+  for (auto& v : graph->inputs)
+    std::cout << "  " << v.name << "  " << dtype_name(v.dtype) << " " << describe_shape(v) << "\n";
   std::cout << "outputs\n";
-  for (auto& v : graph->outputs) std::cout << "  " << v.name << "  " << dtype_name(v.dtype) << " " << describe_shape(v) << "\n";
+  for (auto& v : graph->outputs)
+    std::cout << "  " << v.name << "  " << dtype_name(v.dtype) << " " << describe_shape(v) << "\n";
   std::cout << "operators\n";
   for (auto& [op, n] : stats.op_counts) std::cout << "  " << op << " x" << n << "\n";
   if (unsupported.empty()) {

@@ -4,6 +4,4 @@
 
 #include "cli/commands.h"
 
-int main(int argc, char** argv) {
-  return pith::cli::main(argc, argv);
-}
+int main(int argc, char** argv) { return pith::cli::main(argc, argv); }

@@ -24,18 +24,17 @@ void print_summary(size_t i, const ValueInfo& info, const Tensor& t) {
 }  // namespace
 
 int cmd_run(const std::vector<std::string>& argv) {
-  Args args = Args::parse(argv, {"input", "output-dir", "threads"}, {});
+  Args args = Args::parse(argv, {"input", "output-dir", "threads", "public-key"}, {});
   PITH_CHECK(args.positional.size() == 1,
              "usage: pith run MODEL [--input [NAME=]X.npy]... [--output-dir DIR] [--threads N]");
-  auto graph = load_model(args.positional[0], /*optimize=*/true);
+  auto graph = load_model(args.positional[0], /*optimize=*/true, args.get("public-key"));
   SessionOptions options;
   options.threads = int(args.get_int("threads", 1, 1));
   auto inputs = load_inputs(*graph, args.all("input"));
   for (auto& v : graph->inputs) {
     if (!inputs.count(v.name)) {
       std::string need;
-      for (auto& w : graph->inputs)
-        need += "\n  " + w.name + ": " + dtype_name(w.dtype) + " " + describe_shape(w);
+      for (auto& w : graph->inputs) need += "\n  " + w.name + ": " + dtype_name(w.dtype) + " " + describe_shape(w);
       fail("missing input '", v.name, "'; pass --input [NAME=]FILE.npy for each of:", need);
     }
   }

@@ -11,6 +11,7 @@
 
 #include "artifact/artifact.h"
 #include "artifact/pith_generated.h"
+#include "artifact/signature.h"
 #include "runtime/session.h"
 #include "test_util/op_runner.h"
 #define XXH_INLINE_ALL
@@ -259,6 +260,25 @@ TEST(Artifact, WritingNowhereFailsCleanly) {
   const std::string p = (scratch("no_such_dir") / "x.pith").string();
   EXPECT_THROW(artifact::write_file(sample_graph(), p), Error);
   EXPECT_FALSE(fs::exists(p + ".tmp"));
+}
+
+}  // namespace
+}  // namespace pith
+
+namespace pith {
+namespace {
+
+TEST(ArtifactSignature, SignedFilesStillReadAndVerify) {
+  const std::string key = scratch("unit_key").string();
+  artifact::generate_keypair(key);
+  const std::string p = scratch("signed_unit.pith").string();
+  artifact::write_file(sample_graph(), p);
+  EXPECT_EQ(artifact::check_signature(p, key + ".pub"), artifact::SignatureStatus::Unsigned);
+  artifact::sign_file(p, key + ".key");
+  EXPECT_EQ(artifact::check_signature(p, key + ".pub"), artifact::SignatureStatus::Valid);
+  EXPECT_EQ(artifact::unsigned_size(p) + sizeof(artifact::SignatureTrailer), std::filesystem::file_size(p));
+  artifact::Artifact a = artifact::read_file(p);  // the trailer does not disturb reading
+  EXPECT_EQ(a.graph.nodes.size(), sample_graph().nodes.size());
 }
 
 }  // namespace

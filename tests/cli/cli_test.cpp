@@ -389,3 +389,53 @@ TEST(CliErrors, DamagedArtifact) {
   std::ofstream(bad, std::ios::binary | std::ios::trunc) << bytes;
   expect_error(run_pith("inspect " + bad.string()), {bad.string(), "checksum mismatch"});
 }
+
+TEST(Cli, SignedArtifactsVerifyAndRun) {
+  const std::string key = (scratch() / "signer").string();
+  ASSERT_EQ(run_pith("keygen " + key).code, 0);
+  EXPECT_EQ(fs::status(key + ".key").permissions() & fs::perms::others_read, fs::perms::none);
+  const fs::path model = scratch() / "signed.pith";
+  ASSERT_EQ(run_pith("compress " + default_model() + " -o " + model.string()).code, 0);
+  const auto unsigned_bytes = fs::file_size(model);
+  Result s = run_pith("sign " + model.string() + " --key " + key + ".key");
+  ASSERT_EQ(s.code, 0) << s.output;
+  EXPECT_EQ(fs::file_size(model), unsigned_bytes + 112);
+  ASSERT_EQ(run_pith("sign " + model.string() + " --key " + key + ".key").code, 0);  // re-signing replaces
+  EXPECT_EQ(fs::file_size(model), unsigned_bytes + 112);
+  Result v = run_pith("verify " + model.string() + " --public-key " + key + ".pub");
+  ASSERT_EQ(v.code, 0) << v.output;
+  EXPECT_NE(v.output.find("signature valid"), std::string::npos) << v.output;
+  Result r = run_pith("run " + model.string() + " --input " + bundled("fashion_cnn_input.npy") + " --public-key " +
+                      key + ".pub");
+  EXPECT_EQ(r.code, 0) << r.output;
+}
+
+TEST(CliErrors, UnsignedOrTamperedArtifactsAreRefused) {
+  const std::string key = (scratch() / "refuser").string(), other = (scratch() / "other").string();
+  ASSERT_EQ(run_pith("keygen " + key).code, 0);
+  ASSERT_EQ(run_pith("keygen " + other).code, 0);
+  const fs::path model = scratch() / "to_sign.pith";
+  ASSERT_EQ(run_pith("compress " + default_model() + " -o " + model.string()).code, 0);
+  expect_error(run_pith("verify " + model.string() + " --public-key " + key + ".pub"), {"not signed"});
+  expect_error(run_pith("run " + model.string() + " --input " + bundled("fashion_cnn_input.npy") + " --public-key " +
+                        key + ".pub"),
+               {model.string(), "not signed"});
+  ASSERT_EQ(run_pith("sign " + model.string() + " --key " + key + ".key").code, 0);
+  expect_error(run_pith("verify " + model.string() + " --public-key " + other + ".pub"), {"signed by another key"});
+  std::string bytes;
+  {
+    std::ifstream f(model, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(f), {});
+  }
+  bytes[100] ^= 0x01;  // inside the model description
+  const fs::path tampered = scratch() / "tampered.pith";
+  std::ofstream(tampered, std::ios::binary) << bytes;
+  expect_error(run_pith("verify " + tampered.string() + " --public-key " + key + ".pub"),
+               {"signature does not match the contents"});
+  expect_error(run_pith("bench " + tampered.string() + " --public-key " + key + ".pub"), {"does not match"});
+  expect_error(run_pith("run " + default_model() + " --public-key " + key + ".pub"),
+               {"--public-key needs a signed .pith artifact"});
+  expect_error(run_pith("sign " + default_model() + " --key " + key + ".key"), {"not a .pith artifact"});
+  expect_error(run_pith("sign " + model.string() + " --key " + key + ".pub"), {"not a secret key"});
+  expect_error(run_pith("sign " + model.string()), {"usage: pith sign"});
+}
