@@ -1,6 +1,11 @@
 // pith inspect MODEL [--json]: what is in a model, and what pith cannot run in it.
 #include <iostream>
 
+#include <filesystem>
+#include <map>
+
+#include "artifact/artifact.h"
+#include "artifact/signature.h"
 #include "cli/commands.h"
 #include "ir/analysis.h"
 #include "runtime/session.h"
@@ -32,6 +37,13 @@ int cmd_inspect(const std::vector<std::string>& argv) {
   PITH_CHECK(args.positional.size() == 1, "usage: pith inspect MODEL [--json]");
   const std::string path = args.positional[0];
   auto graph = load_model(path, /*optimize=*/false, args.get("public-key"));
+  // An artifact's metadata (what made it, from what) and whether it carries a signature.
+  std::map<std::string, std::string> metadata;
+  bool artifact_file = artifact::looks_like_artifact(path), signed_file = false;
+  if (artifact_file) {
+    metadata = artifact::read_file(path).metadata;
+    signed_file = artifact::unsigned_size(path) != std::filesystem::file_size(path);
+  }
   GraphStats stats = analyze(*graph);
   auto unsupported = find_unsupported_ops(*graph);
 
@@ -56,7 +68,17 @@ int cmd_inspect(const std::vector<std::string>& argv) {
               << ", \"weight_bytes\": " << stats.weight_bytes << ", \"macs\": " << stats.macs
               << ", \"macs_complete\": " << (stats.nodes_without_macs == 0 ? "true" : "false")
               << ", \"inputs\": " << values_json(graph->inputs) << ", \"outputs\": " << values_json(graph->outputs)
-              << ", \"unsupported\": " << unsup << "}\n";
+              << ", \"unsupported\": " << unsup;
+    if (artifact_file) {
+      std::cout << ", \"signed\": " << (signed_file ? "true" : "false") << ", \"metadata\": {";
+      bool first_key = true;
+      for (auto& [k, v] : metadata) {
+        std::cout << (first_key ? "" : ", ") << "\"" << json_escape(k) << "\": \"" << json_escape(v) << "\"";
+        first_key = false;
+      }
+      std::cout << "}";
+    }
+    std::cout << "}\n";
     return 0;
   }
 
@@ -76,6 +98,10 @@ int cmd_inspect(const std::vector<std::string>& argv) {
     std::cout << "  " << v.name << "  " << dtype_name(v.dtype) << " " << describe_shape(v) << "\n";
   std::cout << "operators\n";
   for (auto& [op, n] : stats.op_counts) std::cout << "  " << op << " x" << n << "\n";
+  if (artifact_file) {
+    std::cout << "artifact   " << (signed_file ? "signed" : "unsigned") << "\n";
+    for (auto& [k, v] : metadata) std::cout << "  " << k << ": " << v << "\n";
+  }
   if (unsupported.empty()) {
     std::cout << "unsupported none\n";
   } else {

@@ -344,6 +344,8 @@ TEST(Cli, CompressWritesAPithArtifactThatEveryCommandReads) {
   Result inspect = run_pith("inspect " + out.string());
   ASSERT_EQ(inspect.code, 0) << inspect.output;
   EXPECT_NE(inspect.output.find("pith.QConv"), std::string::npos) << inspect.output;
+  EXPECT_NE(inspect.output.find("artifact   unsigned"), std::string::npos) << inspect.output;
+  EXPECT_NE(inspect.output.find("techniques: [{\"name\":\"int8\""), std::string::npos) << inspect.output;
   const fs::path dir = scratch() / "pith_run_out";
   Result run = run_pith("run " + out.string() + " --input " + bundled("fashion_cnn_input.npy") + " --output-dir " +
                         dir.string());
@@ -408,6 +410,10 @@ TEST(Cli, SignedArtifactsVerifyAndRun) {
   Result r = run_pith("run " + model.string() + " --input " + bundled("fashion_cnn_input.npy") + " --public-key " +
                       key + ".pub");
   EXPECT_EQ(r.code, 0) << r.output;
+  Result i = run_pith("inspect " + model.string() + " --json");
+  ASSERT_EQ(i.code, 0) << i.output;
+  EXPECT_NE(i.output.find("\"signed\": true"), std::string::npos) << i.output;
+  EXPECT_NE(i.output.find("\"source\": \"fashion_cnn.onnx\""), std::string::npos) << i.output;
 }
 
 TEST(CliErrors, UnsignedOrTamperedArtifactsAreRefused) {
