@@ -11,9 +11,8 @@ namespace pith {
 void optimize(Graph& g) {
   verify_and_sort(g);
   using Pass = bool (*)(Graph&);
-  const Pass order[] = {eliminate_identity, fold_constants,   eliminate_dead_code, cancel_transposes,
-                        fuse_conv_bn,       fuse_matmul_add,  fuse_residual_add,   fuse_activation,
-                        fuse_qdq};
+  const Pass order[] = {eliminate_identity, fold_constants,    eliminate_dead_code, cancel_transposes, fuse_conv_bn,
+                        fuse_matmul_add,    fuse_residual_add, fuse_activation,     fuse_qdq};
   for (int round = 0; round < 16; ++round) {  // converges in 2-3 rounds; the cap is a safety net
     bool changed = false;
     for (Pass pass : order) changed |= pass(g);

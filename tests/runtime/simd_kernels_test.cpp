@@ -68,8 +68,15 @@ TEST(SimdKernels, ConvMatchesReferenceOnRandomShapes) {
       int64_t group = 1;
       int64_t C = 1 + rng() % 7, M = 1 + rng() % 19;
       switch (rng() % 3) {
-        case 1: group = C; M = C; break;  // depthwise
-        case 2: group = 1 + rng() % 3; C = group * (1 + rng() % 3); M = group * (1 + rng() % 5); break;
+        case 1:
+          group = C;
+          M = C;
+          break;  // depthwise
+        case 2:
+          group = 1 + rng() % 3;
+          C = group * (1 + rng() % 3);
+          M = group * (1 + rng() % 5);
+          break;
       }
       const int64_t sh = 1 + rng() % 3, sw = 1 + rng() % 3, dh = 1 + rng() % 2, dw = 1 + rng() % 2;
       const int64_t pt = rng() % 3, pl = rng() % 3, pb = rng() % 3, pr = rng() % 3;
@@ -147,8 +154,8 @@ TEST(SimdKernels, WinogradConvMatchesReference) {
       conv.domain("pith").i("group", group).ints("pads", {pt, pl, pb, pr});
       const std::string act = set_random_activation(conv, rng);
       Tensor want = reference_maybe_with_residual(conv, rng);
-      std::string what = "winograd trial " + std::to_string(trial) + " x" + shape_str(conv.inputs[0].shape()) +
-                         " w" + shape_str(conv.inputs[1].shape()) + " group " + std::to_string(group) + " act " + act;
+      std::string what = "winograd trial " + std::to_string(trial) + " x" + shape_str(conv.inputs[0].shape()) + " w" +
+                         shape_str(conv.inputs[1].shape()) + " group " + std::to_string(group) + " act " + act;
       Tensor one = conv.run_session(1, 1, 2)[0];
       // Winograd reorders the sums: a few ulps of the larger terms, checked relative to
       // the scale of the convolution before its activation (as the zoo test checks
@@ -205,8 +212,8 @@ TEST(SimdKernels, GemmAndMatMulMatchReference) {
 // both operands graph inputs (B packed per call) and B an initializer.
 TEST(SimdKernels, BatchedMatMulMatchesReference) {
   std::mt19937 rng(29);
-  const std::vector<std::pair<Shape, Shape>> batches = {
-      {{4}, {4}}, {{2, 3}, {2, 3}}, {{2, 1}, {1, 3}}, {{}, {3}}, {{5}, {1}}, {{1}, {2, 4}}};
+  const std::vector<std::pair<Shape, Shape>> batches = {{{4}, {4}}, {{2, 3}, {2, 3}}, {{2, 1}, {1, 3}},
+                                                        {{}, {3}},  {{5}, {1}},       {{1}, {2, 4}}};
   for_each_target([&] {
     for (auto& [ab, bb] : batches) {
       const int64_t M = 1 + rng() % 70, N = 1 + rng() % 70, K = 1 + rng() % 40;
@@ -255,8 +262,8 @@ TEST(SimdKernels, SgemmReachesEveryTailSize) {
     const int64_t mr = simd::sgemm_mr(), nr = simd::sgemm_nr();
     // Every last-panel height (the 2-, 4- and full-row tiles), last panels of one vector
     // (nr / 2) or less and of more, and K past one slice (256).
-    for (int64_t M : {int64_t(1), int64_t(2), int64_t(3), int64_t(4), mr - 1, mr, mr + 1, mr + 2, mr + 3, mr + 4,
-                      3 * mr + 2}) {
+    for (int64_t M :
+         {int64_t(1), int64_t(2), int64_t(3), int64_t(4), mr - 1, mr, mr + 1, mr + 2, mr + 3, mr + 4, 3 * mr + 2}) {
       for (int64_t N : {int64_t(1), nr / 2, nr / 2 + 1, nr - 1, nr, nr + 1, nr + nr / 2, 2 * nr + 3}) {
         for (int64_t K : {1, 2, 17, 300}) {
           if (M < 1 || N < 1) continue;

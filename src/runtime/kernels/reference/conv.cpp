@@ -131,8 +131,8 @@ void conv_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y
   const int64_t rows = Cg * K;
   bool direct = true;  // 1x1, stride 1, no padding: the input already is the column matrix
   for (size_t d = 0; d < g.in.size(); ++d)
-    direct = direct && g.win.kernel[d] == 1 && g.win.strides[d] == 1 && g.win.pad_begin[d] == 0 &&
-             g.win.pad_end[d] == 0;
+    direct =
+        direct && g.win.kernel[d] == 1 && g.win.strides[d] == 1 && g.win.pad_begin[d] == 0 && g.win.pad_end[d] == 0;
   std::vector<T> col;
   if (!direct) col.resize(size_t(rows * O));
   for (int64_t n = 0; n < g.N; ++n) {
@@ -357,7 +357,8 @@ void kernel_qlinear_conv(KernelContext& ctx) {
   const Tensor& w_scale = ctx.input(4);
   const Tensor& y_scale = ctx.input(6);
   const Tensor& y_zp = ctx.input(7);
-  KERNEL_CHECK(ctx, ctx.input(2).numel() == 1 && x_scale.numel() == 1, "QLinearConv x_scale/x_zero_point must be scalars");
+  KERNEL_CHECK(ctx, ctx.input(2).numel() == 1 && x_scale.numel() == 1,
+               "QLinearConv x_scale/x_zero_point must be scalars");
   KERNEL_CHECK(ctx, y_scale.numel() == 1 && y_zp.numel() == 1, "QLinearConv y_scale/y_zero_point must be scalars");
   KERNEL_CHECK(ctx, y_zp.dtype() == DType::Int8 || y_zp.dtype() == DType::UInt8,
                "QLinearConv y_zero_point must be int8 or uint8");

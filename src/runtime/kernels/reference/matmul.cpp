@@ -19,8 +19,8 @@ using ref::type_tag;
 struct MatMulPlan {
   int64_t M = 0, N = 0, K = 0;
   Shape out_shape;
-  Shape batch;                       // broadcast batch dims
-  std::vector<int64_t> a_bstride;    // per batch dim, in matrices (0 when broadcast)
+  Shape batch;                     // broadcast batch dims
+  std::vector<int64_t> a_bstride;  // per batch dim, in matrices (0 when broadcast)
   std::vector<int64_t> b_bstride;
   int64_t a_batches = 1, b_batches = 1;
 };
@@ -35,8 +35,7 @@ MatMulPlan plan_matmul(const KernelContext& ctx, Shape sa, Shape sb) {
   p.M = sa[sa.size() - 2];
   p.K = sa[sa.size() - 1];
   p.N = sb[sb.size() - 1];
-  KERNEL_CHECK(ctx, sb[sb.size() - 2] == p.K, "MatMul inner dimensions differ: ", shape_str(sa), " x ",
-               shape_str(sb));
+  KERNEL_CHECK(ctx, sb[sb.size() - 2] == p.K, "MatMul inner dimensions differ: ", shape_str(sa), " x ", shape_str(sb));
   Shape ba(sa.begin(), sa.end() - 2), bb(sb.begin(), sb.end() - 2);
   try {
     p.batch = broadcast_shapes(ba, bb);
@@ -84,13 +83,26 @@ void run_matmul(const MatMulPlan& p, const T* a, const T* b, T* y) {
 template <typename F>
 void dispatch_matmul_types(const KernelContext& ctx, DType t, F&& f) {
   switch (t) {
-    case DType::Float32: f(type_tag<float>{}); break;
-    case DType::Float64: f(type_tag<double>{}); break;
-    case DType::Int32: f(type_tag<int32_t>{}); break;
-    case DType::Int64: f(type_tag<int64_t>{}); break;
-    case DType::UInt32: f(type_tag<uint32_t>{}); break;
-    case DType::UInt64: f(type_tag<uint64_t>{}); break;
-    default: ctx.fail("unsupported element type ", dtype_name(t));
+    case DType::Float32:
+      f(type_tag<float>{});
+      break;
+    case DType::Float64:
+      f(type_tag<double>{});
+      break;
+    case DType::Int32:
+      f(type_tag<int32_t>{});
+      break;
+    case DType::Int64:
+      f(type_tag<int64_t>{});
+      break;
+    case DType::UInt32:
+      f(type_tag<uint32_t>{});
+      break;
+    case DType::UInt64:
+      f(type_tag<uint64_t>{});
+      break;
+    default:
+      ctx.fail("unsupported element type ", dtype_name(t));
   }
 }
 
@@ -104,8 +116,8 @@ Tensor centered_int32(const KernelContext& ctx, const Tensor& x, const Tensor* z
   const int64_t n = x.numel();
   std::vector<int32_t> zps{0};
   if (zp) {
-    KERNEL_CHECK(ctx, zp->dtype() == x.dtype(), what, " zero point type ", dtype_name(zp->dtype()),
-                 " differs from ", dtype_name(x.dtype()));
+    KERNEL_CHECK(ctx, zp->dtype() == x.dtype(), what, " zero point type ", dtype_name(zp->dtype()), " differs from ",
+                 dtype_name(x.dtype()));
     zps.resize(size_t(zp->numel()));
     for (int64_t i = 0; i < zp->numel(); ++i) zps[size_t(i)] = int32_t(zp->as_int64(i));
   }
@@ -204,7 +216,8 @@ void kernel_qlinear_matmul(KernelContext& ctx) {
   const Tensor& y_zp = ctx.input(7);
   Tensor ac = centered_int32(ctx, a, &ctx.input(2), true, "QLinearMatMul a");
   Tensor bc = centered_int32(ctx, b, &ctx.input(5), false, "QLinearMatMul b");
-  KERNEL_CHECK(ctx, y_scale.numel() == 1 && y_zp.numel() == 1, "QLinearMatMul y_scale and y_zero_point must be scalars");
+  KERNEL_CHECK(ctx, y_scale.numel() == 1 && y_zp.numel() == 1,
+               "QLinearMatMul y_scale and y_zero_point must be scalars");
   KERNEL_CHECK(ctx, y_zp.dtype() == DType::Int8 || y_zp.dtype() == DType::UInt8,
                "QLinearMatMul y_zero_point must be int8 or uint8");
   MatMulPlan p = plan_matmul(ctx, a.shape(), b.shape());
