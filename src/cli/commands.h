@@ -41,8 +41,10 @@ struct Args {
 
 // Loads MODEL (.onnx, or a .pith artifact: by extension or by its magic). With `optimize`, the
 // graph passes run (constant folding, fusion) before it is handed to a Session. With a
-// public key file, MODEL must be a .pith artifact signed by that key.
-std::shared_ptr<Graph> load_model(const std::string& path, bool optimize = false, const std::string& public_key = "");
+// public key file, MODEL must be a .pith artifact signed by that key. `metadata`, when
+// given, receives an artifact's metadata (left empty for ONNX).
+std::shared_ptr<Graph> load_model(const std::string& path, bool optimize = false, const std::string& public_key = "",
+                                  std::map<std::string, std::string>* metadata = nullptr);
 
 // `--input [NAME=]X.npy` values bound to the graph's inputs (positional when unnamed).
 std::map<std::string, Tensor> load_inputs(const Graph& g, const std::vector<std::string>& specs);
@@ -51,6 +53,9 @@ std::map<std::string, Tensor> load_inputs(const Graph& g, const std::vector<std:
 std::map<std::string, Tensor> random_inputs(const Graph& g, uint64_t seed = 0);
 
 std::string json_escape(const std::string& s);
+// A number for JSON: 6 significant digits; NaN as null, infinities as +-1e999 (JSON has no
+// infinity; parsers read these as +-inf).
+std::string json_number(double v);
 std::string describe_shape(const ValueInfo& v);
 
 }  // namespace pith::cli

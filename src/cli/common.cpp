@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <random>
@@ -74,7 +76,8 @@ std::vector<std::string> Args::all(const std::string& name) const {
   return it == options.end() ? std::vector<std::string>{} : it->second;
 }
 
-std::shared_ptr<Graph> load_model(const std::string& path, bool optimize_graph, const std::string& public_key) {
+std::shared_ptr<Graph> load_model(const std::string& path, bool optimize_graph, const std::string& public_key,
+                                  std::map<std::string, std::string>* metadata) {
   PITH_CHECK(std::filesystem::exists(path), path, ": no such file");
   PITH_CHECK(!std::filesystem::is_directory(path), path, ": is a directory, expected a .onnx or .pith model file");
   const bool pith = std::filesystem::path(path).extension() == ".pith" || artifact::looks_like_artifact(path);
@@ -82,7 +85,14 @@ std::shared_ptr<Graph> load_model(const std::string& path, bool optimize_graph, 
     PITH_CHECK(pith, path, ": --public-key needs a signed .pith artifact, not an ONNX file");
     artifact::require_signature(path, public_key);
   }
-  auto graph = std::make_shared<Graph>(pith ? artifact::read_file(path).graph : onnx_import::import_file(path));
+  std::shared_ptr<Graph> graph;
+  if (pith) {
+    artifact::Artifact a = artifact::read_file(path);
+    if (metadata) *metadata = std::move(a.metadata);
+    graph = std::make_shared<Graph>(std::move(a.graph));
+  } else {
+    graph = std::make_shared<Graph>(onnx_import::import_file(path));
+  }
   if (optimize_graph) optimize(*graph);
   return graph;
 }
@@ -162,6 +172,14 @@ std::string json_escape(const std::string& s) {
     }
   }
   return out;
+}
+
+std::string json_number(double v) {
+  if (std::isnan(v)) return "null";
+  if (std::isinf(v)) return v > 0 ? "1e999" : "-1e999";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
 }
 
 std::string describe_shape(const ValueInfo& v) {

@@ -34,13 +34,6 @@ namespace pith::cli {
 
 namespace {
 
-std::string num(double v) {
-  if (!std::isfinite(v)) return std::isnan(v) ? "null" : (v > 0 ? "1e999" : "-1e999");
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
 std::string utc_now() {
   const std::time_t t = std::time(nullptr);
   char buf[32];
@@ -150,8 +143,8 @@ int cmd_compress(const std::vector<std::string>& argv) {
       fail("--calibration ", args.get("calibration"), ": ", e.what());
     }
     techniques << "{\"name\":\"prune\",\"pattern\":\"" << prune.pattern << "\",\"allocation\":\"" << prune.allocation
-               << "\",\"requested\":" << num(prune.sparsity)
-               << ",\"sparsity\":" << num(r.weights ? double(r.zeros) / double(r.weights) : 0.0)
+               << "\",\"requested\":" << json_number(prune.sparsity)
+               << ",\"sparsity\":" << json_number(r.weights ? double(r.zeros) / double(r.weights) : 0.0)
                << ",\"weights\":" << r.weights << ",\"data_aware\":" << (calibration.defined() ? "true" : "false")
                << "}";
   }
@@ -197,9 +190,10 @@ int cmd_compress(const std::vector<std::string>& argv) {
     Tensor before = predict(original, data, po), after = predict(lowered, data, po);
     scores << ",\"samples\":" << data.dim(0);
     if (labels.defined())
-      scores << ",\"accuracy_before\":" << num(top1_accuracy(before, labels))
-             << ",\"accuracy_after\":" << num(top1_accuracy(after, labels));
-    scores << ",\"agreement\":" << num(top1_agreement(after, before)) << ",\"sqnr_db\":" << num(sqnr_db(after, before));
+      scores << ",\"accuracy_before\":" << json_number(top1_accuracy(before, labels))
+             << ",\"accuracy_after\":" << json_number(top1_accuracy(after, labels));
+    scores << ",\"agreement\":" << json_number(top1_agreement(after, before))
+           << ",\"sqnr_db\":" << json_number(sqnr_db(after, before));
   }
 
   std::ostringstream stored;
@@ -220,7 +214,7 @@ int cmd_compress(const std::vector<std::string>& argv) {
     if (entropy) techniques << (techniques.tellp() > 0 ? "," : "") << "{\"name\":\"entropy\",\"coder\":\"zstd\"}";
     stored << ",\"tensor_bytes\":" << ws.tensor_bytes << ",\"stored_tensor_bytes\":" << ws.stored_tensor_bytes
            << ",\"parameters\":" << ws.parameters << ",\"bits_per_weight\":"
-           << num(ws.parameters ? 8.0 * double(ws.stored_tensor_bytes) / double(ws.parameters) : 0.0);
+           << json_number(ws.parameters ? 8.0 * double(ws.stored_tensor_bytes) / double(ws.parameters) : 0.0);
   } else {
     onnx_export::ExportOptions eo;
     eo.doc_string = "int8 (QDQ) by pith compress from " + std::filesystem::path(model_path).filename().string();
@@ -232,8 +226,8 @@ int cmd_compress(const std::vector<std::string>& argv) {
   std::ostringstream json;
   json << "{\"model\":\"" << json_escape(model_path) << "\",\"output\":\"" << json_escape(out) << "\""
        << ",\"size_before\":" << size_before << ",\"size_after\":" << size_after
-       << ",\"ratio\":" << num(double(size_before) / double(size_after)) << stored.str() << ",\"techniques\":["
-       << techniques.str() << "],\"seconds\":" << num(seconds) << scores.str() << "}";
+       << ",\"ratio\":" << json_number(double(size_before) / double(size_after)) << stored.str() << ",\"techniques\":["
+       << techniques.str() << "],\"seconds\":" << json_number(seconds) << scores.str() << "}";
   if (!args.get("report").empty()) write_file_atomically(args.get("report"), {json.str(), "\n"});
   std::cerr << "compress: " << size_before << " -> " << size_after << " bytes; wrote " << out << "\n";
   std::cout << json.str() << "\n";

@@ -12,16 +12,6 @@
 
 namespace pith::cli {
 
-namespace {
-std::string json_number(double v) {
-  if (std::isnan(v)) return "null";
-  if (std::isinf(v)) return v > 0 ? "1e999" : "-1e999";  // JSON has no infinity; parsers read these as +-inf
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-}  // namespace
-
 int cmd_eval(const std::vector<std::string>& argv) {
   const char* usage =
       "usage: pith eval MODEL --data X.npy [--labels Y.npy] [--reference MODEL] [--batch N] [--threads N] "

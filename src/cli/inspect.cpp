@@ -36,14 +36,11 @@ int cmd_inspect(const std::vector<std::string>& argv) {
   Args args = Args::parse(argv, {"public-key"}, {"json"});
   PITH_CHECK(args.positional.size() == 1, "usage: pith inspect MODEL [--json]");
   const std::string path = args.positional[0];
-  auto graph = load_model(path, /*optimize=*/false, args.get("public-key"));
   // An artifact's metadata (what made it, from what) and whether it carries a signature.
   std::map<std::string, std::string> metadata;
-  bool artifact_file = artifact::looks_like_artifact(path), signed_file = false;
-  if (artifact_file) {
-    metadata = artifact::read_file(path).metadata;
-    signed_file = artifact::unsigned_size(path) != std::filesystem::file_size(path);
-  }
+  auto graph = load_model(path, /*optimize=*/false, args.get("public-key"), &metadata);
+  const bool artifact_file = artifact::looks_like_artifact(path);
+  const bool signed_file = artifact_file && artifact::unsigned_size(path) != std::filesystem::file_size(path);
   GraphStats stats = analyze(*graph);
   auto unsupported = find_unsupported_ops(*graph);
 

@@ -19,17 +19,6 @@ namespace {
 
 using namespace test_util;
 
-Node make(const std::string& op, const std::string& name, std::vector<std::string> in, std::vector<std::string> out,
-          std::map<std::string, Attribute> attrs = {}) {
-  Node n;
-  n.op_type = op;
-  n.name = name;
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  n.attributes = std::move(attrs);
-  return n;
-}
-
 // input [N,2,12,12] -> Conv 3x3 (8) + Relu -> Flatten -> Gemm 1152x32 + Relu -> Gemm 32x5.
 Graph small_net() {
   Graph g;
@@ -43,12 +32,12 @@ Graph small_net() {
   g.initializers["w2"] = uniform_tensor({32, 1152}, 33, -0.05f, 0.05f);
   g.initializers["b2"] = uniform_tensor({32}, 34, -0.1f, 0.1f);
   g.initializers["w3"] = uniform_tensor({5, 32}, 35, -0.5f, 0.5f);
-  g.nodes.push_back(make("Conv", "conv", {"input", "w1", "b1"}, {"c"}, {{"pads", attr_ints({1, 1, 1, 1})}}));
-  g.nodes.push_back(make("Relu", "relu1", {"c"}, {"r"}));
-  g.nodes.push_back(make("Flatten", "flatten", {"r"}, {"f"}));
-  g.nodes.push_back(make("Gemm", "fc1", {"f", "w2", "b2"}, {"h"}, {{"transB", attr_int(1)}}));
-  g.nodes.push_back(make("Relu", "relu2", {"h"}, {"hr"}));
-  g.nodes.push_back(make("Gemm", "fc2", {"hr", "w3"}, {"logits"}, {{"transB", attr_int(1)}}));
+  g.nodes.push_back(make_node("Conv", "conv", {"input", "w1", "b1"}, {"c"}, {{"pads", attr_ints({1, 1, 1, 1})}}));
+  g.nodes.push_back(make_node("Relu", "relu1", {"c"}, {"r"}));
+  g.nodes.push_back(make_node("Flatten", "flatten", {"r"}, {"f"}));
+  g.nodes.push_back(make_node("Gemm", "fc1", {"f", "w2", "b2"}, {"h"}, {{"transB", attr_int(1)}}));
+  g.nodes.push_back(make_node("Relu", "relu2", {"h"}, {"hr"}));
+  g.nodes.push_back(make_node("Gemm", "fc2", {"hr", "w3"}, {"logits"}, {{"transB", attr_int(1)}}));
   optimize(g);
   return g;
 }

@@ -22,18 +22,6 @@ ValueInfo info(const std::string& name, std::vector<Dim> dims, DType dtype = DTy
   return ValueInfo{name, dtype, dims};
 }
 
-Node make(const std::string& op, const std::string& name, std::vector<std::string> in, std::vector<std::string> out,
-          std::map<std::string, Attribute> attrs = {}, const std::string& domain = "") {
-  Node n;
-  n.op_type = op;
-  n.name = name;
-  n.domain = domain;
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  n.attributes = std::move(attrs);
-  return n;
-}
-
 // input [N,2,12,12] -> Conv 3x3 (8) + Relu -> MaxPool 2 -> Flatten -> Gemm 288x16 + Relu
 // -> Gemm 16x5 -> logits. Weights uniform, biases small; optimized (activations fused).
 Graph small_cnn() {
@@ -49,14 +37,14 @@ Graph small_cnn() {
   g.initializers["b2"] = uniform_tensor({16}, 14, -0.1f, 0.1f);
   g.initializers["w3"] = uniform_tensor({5, 16}, 15, -0.5f, 0.5f);
   g.initializers["b3"] = uniform_tensor({5}, 16, -0.1f, 0.1f);
-  g.nodes.push_back(make("Conv", "conv", {"input", "w1", "b1"}, {"c"}, {{"pads", attr_ints({1, 1, 1, 1})}}));
-  g.nodes.push_back(make("Relu", "relu1", {"c"}, {"r"}));
-  g.nodes.push_back(
-      make("MaxPool", "pool", {"r"}, {"p"}, {{"kernel_shape", attr_ints({2, 2})}, {"strides", attr_ints({2, 2})}}));
-  g.nodes.push_back(make("Flatten", "flatten", {"p"}, {"f"}));
-  g.nodes.push_back(make("Gemm", "fc1", {"f", "w2", "b2"}, {"h"}, {{"transB", attr_int(1)}}));
-  g.nodes.push_back(make("Relu", "relu2", {"h"}, {"hr"}));
-  g.nodes.push_back(make("Gemm", "fc2", {"hr", "w3", "b3"}, {"logits"}, {{"transB", attr_int(1)}}));
+  g.nodes.push_back(make_node("Conv", "conv", {"input", "w1", "b1"}, {"c"}, {{"pads", attr_ints({1, 1, 1, 1})}}));
+  g.nodes.push_back(make_node("Relu", "relu1", {"c"}, {"r"}));
+  g.nodes.push_back(make_node("MaxPool", "pool", {"r"}, {"p"},
+                              {{"kernel_shape", attr_ints({2, 2})}, {"strides", attr_ints({2, 2})}}));
+  g.nodes.push_back(make_node("Flatten", "flatten", {"p"}, {"f"}));
+  g.nodes.push_back(make_node("Gemm", "fc1", {"f", "w2", "b2"}, {"h"}, {{"transB", attr_int(1)}}));
+  g.nodes.push_back(make_node("Relu", "relu2", {"h"}, {"hr"}));
+  g.nodes.push_back(make_node("Gemm", "fc2", {"hr", "w3", "b3"}, {"logits"}, {{"transB", attr_int(1)}}));
   optimize(g);
   return g;
 }

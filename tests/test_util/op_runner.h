@@ -3,7 +3,7 @@
 //   - attribute constructors: attr_int, attr_float, attr_string, attr_ints, attr_floats,
 //     attr_strings, attr_tensor, attr_graph (all via make_attribute);
 //   - tensor constructors f32 / i64 (values and shape);
-//   - one_node(): a node "n" with inputs i0.. and outputs o0..;
+//   - one_node(): a node "n" with inputs i0.. and outputs o0..; make_node(): any named node;
 //   - run_kernel(): one node through a given KernelFn via a KernelContext (optionally
 //     with a thread pool); run_one_node_session(): one node as a whole graph through a
 //     Session (leading inputs as graph inputs, the rest as initializers, N threads);
@@ -99,6 +99,18 @@ inline Node one_node(const std::string& op_type, size_t n_inputs, size_t n_outpu
   return node;
 }
 
+// A node with the given op, name, value names and attributes (for hand-built graphs).
+inline Node make_node(const std::string& op_type, const std::string& name, std::vector<std::string> inputs,
+                      std::vector<std::string> outputs, std::map<std::string, Attribute> attributes = {}) {
+  Node node;
+  node.op_type = op_type;
+  node.name = name;
+  node.inputs = std::move(inputs);
+  node.outputs = std::move(outputs);
+  node.attributes = std::move(attributes);
+  return node;
+}
+
 // Runs `node` through `fn` with `inputs` (undefined: omitted); one output per node output.
 inline std::vector<Tensor> run_kernel(KernelFn fn, const Node& node, int64_t opset, const std::vector<Tensor>& inputs,
                                       ThreadPool* pool = nullptr) {
@@ -148,8 +160,7 @@ struct OpRunner {
   std::vector<Tensor> inputs;
   std::vector<Tensor> outputs;  // of the last run() / run_reference()
 
-  explicit OpRunner(const std::string& op_type, std::vector<Tensor> ins = {}, int64_t opset_ = 17,
-                    size_t n_outputs = 1)
+  explicit OpRunner(const std::string& op_type, std::vector<Tensor> ins = {}, int64_t opset_ = 17, size_t n_outputs = 1)
       : node(one_node(op_type, 0, n_outputs)), opset(opset_) {
     for (auto& t : ins) input(std::move(t));
   }

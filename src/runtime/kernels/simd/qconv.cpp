@@ -37,41 +37,71 @@ bool zero_weight_zero_point(const KernelContext& ctx) {
 }
 
 struct PackedWeights {
-  const void* source = nullptr;
+  const void* source = nullptr;  // W data the packing came from (nullptr: not packed yet)
   Shape shape;
-  bool transposed = false;
   int64_t mr = 0, group_stride = 0;
   std::vector<int32_t> packed;  // per group, packed A (qgemm.h)
   std::vector<int8_t> rows_nk;  // QGemm with transB = 0: W transposed to [N, K] for the one-row path
 };
 
+// What a node keeps between runs: its packed weights and its requantization (both
+// derived from initializers only, so computed once).
+struct NodeState {
+  PackedWeights weights;
+  Requantize rq;
+  const void* rq_source[2] = {nullptr, nullptr};  // x_scale and w_scale data it came from
+};
+
+// The node's state when the Session keeps one, else nullptr.
+NodeState* node_state(KernelContext& ctx) {
+  std::shared_ptr<void>* slot = ctx.node_state();
+  if (!slot) return nullptr;
+  if (!*slot) *slot = std::make_shared<NodeState>();
+  return static_cast<NodeState*>(slot->get());
+}
+
+// The requantization of the node's scales, computed once when they are all initializers.
+const Requantize& requantization(KernelContext& ctx, int64_t channels) {
+  const bool constant = ctx.input_is_constant(1) && ctx.input_is_constant(4) &&
+                        (!ctx.has_input(6) || ctx.input_is_constant(6)) &&
+                        (!ctx.has_input(7) || ctx.input_is_constant(7));
+  NodeState* st = constant ? node_state(ctx) : nullptr;
+  if (st && st->rq_source[0] == ctx.input(1).raw() && st->rq_source[1] == ctx.input(4).raw() &&
+      int64_t(st->rq.multiplier.size()) == channels)
+    return st->rq;
+  if (!st) {
+    thread_local Requantize fresh;
+    fresh = read_requantize(ctx, channels);
+    return fresh;
+  }
+  st->rq = read_requantize(ctx, channels);
+  st->rq_source[0] = ctx.input(1).raw();
+  st->rq_source[1] = ctx.input(4).raw();
+  return st->rq;
+}
+
 // Packs W (rows x K per group, element (m, k) at w[m * rs + k * cs]) once per node.
 const PackedWeights& packed(KernelContext& ctx, const Tensor& w, int64_t groups, int64_t rows, int64_t K, int64_t rs,
                             int64_t cs, int64_t group_offset) {
-  std::shared_ptr<void>* slot = ctx.input_is_constant(3) ? ctx.node_state() : nullptr;
-  auto* cached = slot && *slot ? static_cast<PackedWeights*>(slot->get()) : nullptr;
-  if (cached && cached->source == w.raw() && cached->shape == w.shape() && cached->mr == simd::qgemm_mr())
-    return *cached;
-  auto pw = std::make_shared<PackedWeights>();
-  pw->source = w.raw();
-  pw->shape = w.shape();
-  pw->mr = simd::qgemm_mr();
-  pw->group_stride = int64_t(simd::packed_qa_words(rows, K));
-  pw->packed.resize(size_t(pw->group_stride * groups));
+  NodeState* st = ctx.input_is_constant(3) ? node_state(ctx) : nullptr;
+  if (st && st->weights.source == w.raw() && st->weights.shape == w.shape() && st->weights.mr == simd::qgemm_mr())
+    return st->weights;
+  thread_local PackedWeights uncached;
+  PackedWeights& pw = st ? st->weights : uncached;
+  pw.source = w.raw();
+  pw.shape = w.shape();
+  pw.mr = simd::qgemm_mr();
+  pw.group_stride = int64_t(simd::packed_qa_words(rows, K));
+  pw.packed.resize(size_t(pw.group_stride * groups));
   for (int64_t g = 0; g < groups; ++g)
-    simd::pack_qa(w.data<int8_t>() + g * group_offset, rs, cs, rows, K, pw->packed.data() + g * pw->group_stride);
+    simd::pack_qa(w.data<int8_t>() + g * group_offset, rs, cs, rows, K, pw.packed.data() + g * pw.group_stride);
+  pw.rows_nk.clear();
   if (groups == 1 && cs != 1 && rows > 1) {  // a transposed source: keep [rows, K] too
-    pw->rows_nk.resize(size_t(rows * K));
+    pw.rows_nk.resize(size_t(rows * K));
     for (int64_t m = 0; m < rows; ++m)
-      for (int64_t k = 0; k < K; ++k) pw->rows_nk[size_t(m * K + k)] = w.data<int8_t>()[m * rs + k * cs];
+      for (int64_t k = 0; k < K; ++k) pw.rows_nk[size_t(m * K + k)] = w.data<int8_t>()[m * rs + k * cs];
   }
-  if (!slot) {
-    thread_local std::shared_ptr<PackedWeights> holder;
-    holder = pw;
-    return *holder;
-  }
-  *slot = pw;
-  return *pw;
+  return pw;
 }
 
 using QConvShape = simd::Conv2DShape;
@@ -235,7 +265,7 @@ void kernel_quantized_conv_fast(KernelContext& ctx) {
                   (!ctx.has_input(8) || (ctx.input(8).dtype() == DType::Int32 && ctx.input(8).numel() == w.dim(0))) &&
                   read_shape(ctx, x, w, s);
   if (!ok) return kernel_quantized_conv(ctx);
-  const Requantize rq = read_requantize(ctx, s.M);
+  const Requantize& rq = requantization(ctx, s.M);
   if (s.depthwise()) {
     if (x.dtype() == DType::UInt8)
       run_qdepthwise<uint8_t>(ctx, s, rq);
@@ -259,7 +289,7 @@ void kernel_quantized_gemm_fast(KernelContext& ctx) {
   if ((trans_b ? b.dim(1) : b.dim(0)) != K || K >= 65536 ||
       (ctx.has_input(8) && (ctx.input(8).dtype() != DType::Int32 || ctx.input(8).numel() != N)))
     return kernel_quantized_gemm(ctx);
-  const Requantize rq = read_requantize(ctx, N);
+  const Requantize& rq = requantization(ctx, N);
   const int32_t* bias = ctx.has_input(8) ? ctx.input(8).data<int32_t>() : nullptr;
   // W as the left operand: element (n, k) at b[n * K + k] (transB) or b[k * N + n].
   const PackedWeights& pw = packed(ctx, b, 1, N, K, trans_b ? K : 1, trans_b ? 1 : N, 0);
