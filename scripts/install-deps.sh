@@ -17,6 +17,8 @@ APT_PACKAGES=(
   flatbuffers-compiler libflatbuffers-dev libxxhash-dev libzstd-dev
   # artifact signatures (Ed25519)
   libsodium-dev
+  # device profiles and deploy reports (JSON)
+  nlohmann-json3-dev
   # data: ONNX backend test suite, Fashion-MNIST
   libonnx-testdata dataset-fashion-mnist
   # tools/ (model export and reference data; never used at run time)

@@ -43,6 +43,8 @@ static_assert(sizeof(Header) == 48, "the header is 48 bytes on every platform");
 struct WriteOptions {
   bool zstd = false;  // entropy-code the tensor segment
   int zstd_level = 19;
+  // Short internal value names (the model's inputs and outputs keep theirs), no node names.
+  bool short_names = false;
   std::map<std::string, std::string> metadata;
 };
 

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <map>
+#include <set>
 
 #include "artifact/artifact.h"
 #include "artifact/pith_generated.h"
@@ -183,13 +185,28 @@ class Writer {
     return fb::CreateNode(b_, name, op, domain, ins, outs, av);
   }
 
+  static void collect_value_names(const Graph& g, std::set<std::string>& names) {
+    for (auto& n : g.nodes) {
+      names.insert(n.inputs.begin(), n.inputs.end());
+      names.insert(n.outputs.begin(), n.outputs.end());
+      for (auto& [k, a] : n.attributes) {
+        if (a.g) collect_value_names(*a.g, names);
+        for (auto& sub : a.graphs) collect_value_names(*sub, names);
+      }
+    }
+  }
+
   Offset<fb::Graph> graph(const Graph& g) {
     std::vector<Offset<fb::Node>> nodes;
     for (auto& n : g.nodes) nodes.push_back(node(n));
     std::vector<Offset<fb::ValueInfo>> ins, outs, infos;
     for (auto& v : g.inputs) ins.push_back(value_info(v));
     for (auto& v : g.outputs) outs.push_back(value_info(v));
-    for (auto& [name, v] : g.value_info) infos.push_back(value_info(v));
+    // Only values some node still reads or writes: passes leave entries for values they removed.
+    std::set<std::string> used;
+    collect_value_names(g, used);
+    for (auto& [name, v] : g.value_info)
+      if (used.count(name)) infos.push_back(value_info(v));
     std::vector<Offset<fb::TensorRef>> inits;
     for (auto& [name, t] : g.initializers) inits.push_back(tensor(name, t));
     auto name = b_.CreateSharedString(g.name);
@@ -211,10 +228,79 @@ constexpr uint64_t align64(uint64_t v) { return (v + 63) / 64 * 64; }
 
 }  // namespace
 
+namespace {
+
+// Renames every value but the model's inputs and outputs to a short base-36 name, the
+// same way in every subgraph (outer-scope references stay consistent), and clears node and
+// subgraph names: a small model's names can outweigh its weights.
+class ShortNames {
+ public:
+  explicit ShortNames(const Graph& top) {
+    for (auto& v : top.inputs) keep_.insert(v.name);
+    for (auto& v : top.outputs) keep_.insert(v.name);
+  }
+  void apply(Graph& g) {
+    g.name.clear();
+    for (auto& v : g.inputs) v.name = rename(v.name);
+    for (auto& v : g.outputs) v.name = rename(v.name);
+    std::map<std::string, ValueInfo> infos;
+    for (auto& [name, v] : g.value_info) {
+      ValueInfo r = v;
+      r.name = rename(name);
+      infos[r.name] = std::move(r);
+    }
+    g.value_info = std::move(infos);
+    std::map<std::string, Tensor> inits;
+    for (auto& [name, t] : g.initializers) inits[rename(name)] = t;
+    g.initializers = std::move(inits);
+    for (auto& n : g.nodes) {
+      n.name.clear();
+      for (auto& in : n.inputs) in = rename(in);
+      for (auto& out : n.outputs) out = rename(out);
+      for (auto& [k, a] : n.attributes) {  // subgraphs are shared with the original: copy first
+        if (a.g) {
+          a.g = std::make_shared<Graph>(*a.g);
+          apply(*a.g);
+        }
+        for (auto& sub : a.graphs) {
+          sub = std::make_shared<Graph>(*sub);
+          apply(*sub);
+        }
+      }
+    }
+  }
+
+ private:
+  std::string rename(const std::string& name) {
+    if (name.empty() || keep_.count(name)) return name;
+    auto [it, fresh] = names_.emplace(name, "");
+    if (fresh) {
+      size_t i = names_.size() - 1;
+      std::string s;
+      do {
+        s += "0123456789abcdefghijklmnopqrstuvwxyz"[i % 36];
+        i /= 36;
+      } while (i);
+      it->second = "_" + s;
+      while (keep_.count(it->second)) it->second += "_";
+    }
+    return it->second;
+  }
+  std::set<std::string> keep_;
+  std::map<std::string, std::string> names_;
+};
+
+}  // namespace
+
 WriteStats write_file(const Graph& g, const std::string& path, const WriteOptions& options) {
   FlatBufferBuilder b(1 << 16);
   Writer w(b);
-  auto graph = w.graph(g);
+  Graph renamed;
+  if (options.short_names) {
+    renamed = g;
+    ShortNames(g).apply(renamed);
+  }
+  auto graph = w.graph(options.short_names ? renamed : g);
   std::string stored = w.blob.bytes;
   if (options.zstd && !stored.empty()) {
     std::string out(ZSTD_compressBound(w.blob.bytes.size()), '\0');

@@ -23,6 +23,8 @@ int cmd_compress(const std::vector<std::string>& args);
 int cmd_keygen(const std::vector<std::string>& args);
 int cmd_sign(const std::vector<std::string>& args);
 int cmd_verify(const std::vector<std::string>& args);
+int cmd_deploy(const std::vector<std::string>& args);
+int cmd_profiles(const std::vector<std::string>& args);
 
 // A minimal option parser: positionals, `--flag`, `--key value` (repeatable).
 struct Args {

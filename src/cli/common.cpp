@@ -208,12 +208,19 @@ const char* kUsage =
     "  compress MODEL -o OUT.pith|OUT.onnx [--quantize int8 --calibration X.npy [--calibration-method M]]\n"
     "           [--entropy] [--data X.npy [--labels Y.npy]] [--report R.json]\n"
     "                                    static int8, zstd entropy coding; JSON report of size and accuracy\n"
+    "  deploy MODEL --target PROFILE [--max-size-mb S] [--max-memory-mb M] [--max-latency-ms L]\n"
+    "           [--max-energy-mj E] [--min-accuracy A | --max-accuracy-drop D] [--optimize speed|size|balanced]\n"
+    "           --data X.npy [--labels Y.npy] -o DIR\n"
+    "                                    search compressions under a device's budgets: DIR/model.pith,\n"
+    "                                    DIR/report.json and report.html; exit 3 when nothing fits\n"
+    "  profiles [NAME] [--json]          the device profiles (RAM, storage, throughput, sources)\n"
     "\n"
     "  keygen NAME                       Ed25519 key pair NAME.key (secret), NAME.pub\n"
     "  sign MODEL.pith --key NAME.key    sign an artifact; verify MODEL.pith --public-key NAME.pub\n"
     "\n"
     "MODEL is an .onnx model or a .pith artifact; inspect, run, bench and eval take\n"
-    "--public-key NAME.pub to accept only artifacts that key signed. Exit codes: 0 success, 1 bad input or usage.\n";
+    "--public-key NAME.pub to accept only artifacts that key signed. Exit codes: 0 success, 1 bad input or usage,\n"
+    "3 constraints not met (deploy).\n";
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -233,6 +240,8 @@ int main(int argc, char** argv) {
     if (cmd == "keygen") return cmd_keygen(args);
     if (cmd == "sign") return cmd_sign(args);
     if (cmd == "verify") return cmd_verify(args);
+    if (cmd == "deploy") return cmd_deploy(args);
+    if (cmd == "profiles") return cmd_profiles(args);
     std::cerr << "pith: unknown command '" << cmd << "'\n" << kUsage;
     return 1;
   } catch (const Error& e) {

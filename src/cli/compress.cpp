@@ -18,9 +18,7 @@
 #include "artifact/artifact.h"
 #include "cli/commands.h"
 #include "compress/evaluate.h"
-#include "compress/prune.h"
-#include "compress/quantize/fp16.h"
-#include "compress/quantize/int8.h"
+#include "compress/recipe.h"
 #include "core/file_io.h"
 #include "core/npy.h"
 #include "onnx/export.h"
@@ -70,7 +68,10 @@ int cmd_compress(const std::vector<std::string>& argv) {
   PITH_CHECK(!fp16 || to_pith, "--quantize fp16 needs a .pith output (it stores the weights in 16 bits)");
   PITH_CHECK(to_pith || !quantize.empty() || !args.get("prune").empty(),
              "nothing to do for an ONNX output: give --quantize int8 or --prune S\n", usage);
-  PruneOptions prune;
+  Recipe recipe;
+  recipe.quantize = quantize;
+  recipe.entropy = entropy;
+  PruneOptions& prune = recipe.pruning;
   const bool pruning = !args.get("prune").empty() || !args.get("prune-pattern").empty();
   if (pruning) {
     prune.pattern = args.get("prune-pattern", "unstructured");
@@ -91,12 +92,11 @@ int cmd_compress(const std::vector<std::string>& argv) {
     PITH_CHECK(prune.allocation == "uniform" || prune.allocation == "global" || prune.allocation == "erk",
                "--prune-allocation must be uniform, global or erk, got '", prune.allocation, "'");
   }
-  ClusterOptions cluster;
+  recipe.prune = pruning;
   const bool clustering = !args.get("cluster").empty();
   if (clustering) {
-    cluster.clusters = int(args.get_int("cluster", 16, 0));
-    PITH_CHECK(cluster.clusters >= 2 && cluster.clusters <= 256, "--cluster must be in [2, 256], got ",
-               cluster.clusters);
+    recipe.cluster = int(args.get_int("cluster", 16, 0));
+    PITH_CHECK(recipe.cluster >= 2 && recipe.cluster <= 256, "--cluster must be in [2, 256], got ", recipe.cluster);
     PITH_CHECK(quantize.empty(),
                "--cluster keeps float weights (stored as a palette); it does not combine with "
                "--quantize");
@@ -106,20 +106,20 @@ int cmd_compress(const std::vector<std::string>& argv) {
              "--quantize int8 needs --calibration X.npy (a few hundred samples)");
   // Calibration samples also make pruning data-aware (selection by |w| * ||x||, refit).
 
-  Int8Options options;
-  options.method = parse_calibration_method(args.get("calibration-method", "minmax"));
+  recipe.method = parse_calibration_method(args.get("calibration-method", "minmax"));
   if (!args.get("percentile").empty()) {
     const std::string p = args.get("percentile");
     char* end = nullptr;
-    options.percentile = std::strtod(p.c_str(), &end);
-    PITH_CHECK(end && *end == '\0' && options.percentile > 50 && options.percentile <= 100,
+    recipe.percentile = std::strtod(p.c_str(), &end);
+    PITH_CHECK(end && *end == '\0' && recipe.percentile > 50 && recipe.percentile <= 100,
                "--percentile must be a number in (50, 100], got '", p, "'");
   }
-  const int64_t weight_bits = args.get_int("weight-bits", 8, 2);
-  PITH_CHECK(weight_bits == 7 || weight_bits == 8, "--weight-bits must be 7 or 8, got ", weight_bits);
-  options.weight_max = weight_bits == 8 ? 127 : 64;
-  options.run.threads = int(args.get_int("threads", 1, 1));
-  options.run.batch = args.get_int("batch", 0, 1);
+  recipe.weight_bits = int(args.get_int("weight-bits", 8, 2));
+  PITH_CHECK(recipe.weight_bits == 7 || recipe.weight_bits == 8, "--weight-bits must be 7 or 8, got ",
+             recipe.weight_bits);
+  PredictOptions run;
+  run.threads = int(args.get_int("threads", 1, 1));
+  run.batch = args.get_int("batch", 0, 1);
 
   Tensor calibration = args.get("calibration").empty() ? Tensor() : read_npy(args.get("calibration"));
   Tensor data, labels;
@@ -131,62 +131,25 @@ int cmd_compress(const std::vector<std::string>& argv) {
 
   const auto t0 = std::chrono::steady_clock::now();
   auto original = load_model(model_path, /*optimize=*/true);
-  Graph compressed = *original;
-  std::ostringstream techniques;
-  auto technique_sep = [&] { return techniques.tellp() > 0 ? "," : ""; };
-  if (pruning) {
-    prune.calibration = calibration;
-    PruneReport r;
-    try {
-      r = prune_weights(compressed, prune);
-    } catch (const Error& e) {
-      fail("--calibration ", args.get("calibration"), ": ", e.what());
-    }
-    techniques << "{\"name\":\"prune\",\"pattern\":\"" << prune.pattern << "\",\"allocation\":\"" << prune.allocation
-               << "\",\"requested\":" << json_number(prune.sparsity)
-               << ",\"sparsity\":" << json_number(r.weights ? double(r.zeros) / double(r.weights) : 0.0)
-               << ",\"weights\":" << r.weights << ",\"data_aware\":" << (calibration.defined() ? "true" : "false")
-               << "}";
+  RecipeResult result;
+  try {
+    result = apply_recipe(*original, recipe, calibration, run);
+  } catch (const Error& e) {
+    if (args.get("calibration").empty()) throw;
+    fail("--calibration ", args.get("calibration"), ": ", e.what());
   }
-  if (clustering) {
-    const PruneReport r = cluster_weights(compressed, cluster);
-    int64_t most = 0;
-    for (auto& l : r.layers) most = std::max(most, l.distinct);
-    techniques << technique_sep() << "{\"name\":\"cluster\",\"clusters\":" << cluster.clusters
-               << ",\"max_distinct\":" << most << ",\"layers\":" << r.layers.size() << "}";
-  }
-  if (fp16) {
-    const int64_t n = round_weights_to_fp16(compressed);
-    techniques << technique_sep() << "{\"name\":\"fp16\",\"weights\":" << n << "}";
-  }
-  if (int8) {
-    Int8Report report;
-    try {
-      report = quantize_int8_static(compressed, calibration, options);
-    } catch (const Error& e) {
-      fail("--calibration ", args.get("calibration"), ": ", e.what());
-    }
-    techniques << technique_sep() << "{\"name\":\"int8\",\"calibration\":\"" << calibration_method_name(options.method)
-               << "\""
-               << ",\"calibration_samples\":" << calibration.dim(0) << ",\"weight_bits\":" << weight_bits
-               << ",\"quantized_layers\":" << report.layers.size()
-               << ",\"quantized_activations\":" << report.quantized_activations << ",\"kept_float\":[";
-    for (size_t i = 0; i < report.skipped.size(); ++i)
-      techniques << (i ? "," : "") << "{\"node\":\"" << json_escape(report.skipped[i].first) << "\",\"reason\":\""
-                 << json_escape(report.skipped[i].second) << "\"}";
-    techniques << "]}";
-    std::cerr << "compress: " << report.layers.size() << " layer(s) int8, " << report.skipped.size() << " kept float\n";
-  }
+  if (int8)
+    std::cerr << "compress: " << result.int8.layers.size() << " layer(s) int8, " << result.int8.skipped.size()
+              << " kept float\n";
 
   // Evaluate before writing, so that bad --data or --labels leave no output behind.
   // The graph as pith runs it: QDQ lowered to int8 nodes (what a .pith artifact stores:
   // no dequantize chains, no bias scales, nothing left to rewrite at load).
-  auto lowered = std::make_shared<Graph>(compressed);
-  optimize(*lowered);
+  auto lowered = std::make_shared<Graph>(std::move(result.lowered));
   std::ostringstream scores;
   if (data.defined()) {
     PredictOptions po;
-    po.threads = options.run.threads;
+    po.threads = run.threads;
     Tensor before = predict(original, data, po), after = predict(lowered, data, po);
     scores << ",\"samples\":" << data.dim(0);
     if (labels.defined())
@@ -200,25 +163,21 @@ int cmd_compress(const std::vector<std::string>& argv) {
   if (to_pith) {
     artifact::WriteOptions wo;
     wo.zstd = entropy;
-    std::string tech = techniques.str();
-    if (entropy)
-      tech += std::string(tech.empty() ? "" : ",") +
-              "{\"name\":\"entropy\",\"coder\":\"zstd\",\"level\":" + std::to_string(wo.zstd_level) + "}";
+    if (entropy) result.techniques.push_back({{"name", "entropy"}, {"coder", "zstd"}, {"level", wo.zstd_level}});
     wo.metadata = {{"name", std::filesystem::path(model_path).stem().string()},
                    {"source", std::filesystem::path(model_path).filename().string()},
                    {"source_bytes", std::to_string(std::filesystem::file_size(model_path))},
                    {"pith_version", PITH_VERSION},
                    {"created", utc_now()},
-                   {"techniques", "[" + tech + "]"}};
+                   {"techniques", result.techniques.dump()}};
     const artifact::WriteStats ws = artifact::write_file(*lowered, out, wo);
-    if (entropy) techniques << (techniques.tellp() > 0 ? "," : "") << "{\"name\":\"entropy\",\"coder\":\"zstd\"}";
     stored << ",\"tensor_bytes\":" << ws.tensor_bytes << ",\"stored_tensor_bytes\":" << ws.stored_tensor_bytes
            << ",\"parameters\":" << ws.parameters << ",\"bits_per_weight\":"
            << json_number(ws.parameters ? 8.0 * double(ws.stored_tensor_bytes) / double(ws.parameters) : 0.0);
   } else {
     onnx_export::ExportOptions eo;
     eo.doc_string = "int8 (QDQ) by pith compress from " + std::filesystem::path(model_path).filename().string();
-    onnx_export::export_file(compressed, out, eo);
+    onnx_export::export_file(int8 ? result.qdq : *lowered, out, eo);
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto size_before = std::filesystem::file_size(model_path), size_after = std::filesystem::file_size(out);
@@ -226,8 +185,9 @@ int cmd_compress(const std::vector<std::string>& argv) {
   std::ostringstream json;
   json << "{\"model\":\"" << json_escape(model_path) << "\",\"output\":\"" << json_escape(out) << "\""
        << ",\"size_before\":" << size_before << ",\"size_after\":" << size_after
-       << ",\"ratio\":" << json_number(double(size_before) / double(size_after)) << stored.str() << ",\"techniques\":["
-       << techniques.str() << "],\"seconds\":" << json_number(seconds) << scores.str() << "}";
+       << ",\"ratio\":" << json_number(double(size_before) / double(size_after)) << stored.str()
+       << ",\"techniques\":" << result.techniques.dump() << ",\"seconds\":" << json_number(seconds) << scores.str()
+       << "}";
   if (!args.get("report").empty()) write_file_atomically(args.get("report"), {json.str(), "\n"});
   std::cerr << "compress: " << size_before << " -> " << size_after << " bytes; wrote " << out << "\n";
   std::cout << json.str() << "\n";

@@ -15,15 +15,24 @@ std::optional<Shape> static_shape(const Graph& g, const std::string& value) {
 }
 
 namespace {
-const std::set<std::string> kComputeOps = {"Conv", "ConvTranspose", "Gemm", "MatMul", "ConvInteger",
-                                           "MatMulInteger", "QLinearConv", "QLinearMatMul", "LSTM", "GRU", "RNN"};
+const std::set<std::string> kComputeOps = {"Conv",        "ConvTranspose", "Gemm",        "MatMul",
+                                           "ConvInteger", "MatMulInteger", "QLinearConv", "QLinearMatMul",
+                                           "LSTM",        "GRU",           "RNN"};
+
+// Fused and int8 nodes (pith domain) cost what the op they extend costs; pith.QConv and
+// pith.QGemm lay their inputs out as QLinearConv and QLinearMatMul do (weights at 3).
+std::string base_compute_op(const Node& node) {
+  if (node.domain != "pith") return node.op_type;
+  if (node.op_type == "FusedConv") return "Conv";
+  if (node.op_type == "FusedGemm") return "Gemm";
+  if (node.op_type == "QConv") return "QLinearConv";
+  if (node.op_type == "QGemm") return "QLinearMatMul";
+  return node.op_type;
 }
+}  // namespace
 
 std::optional<int64_t> node_macs(const Graph& g, const Node& node) {
-  // Fused nodes (pith domain) cost what the op they extend costs.
-  const std::string op = node.domain == "pith" && node.op_type == "FusedConv"   ? std::string("Conv")
-                         : node.domain == "pith" && node.op_type == "FusedGemm" ? std::string("Gemm")
-                                                                                : node.op_type;
+  const std::string op = base_compute_op(node);
   if (!kComputeOps.count(op) || node.inputs.empty() || node.outputs.empty()) return std::nullopt;
   if (op == "Conv" || op == "ConvInteger" || op == "QLinearConv") {
     size_t w_index = op == "QLinearConv" ? 3 : 1;
@@ -68,10 +77,11 @@ void accumulate(const Graph& g, GraphStats& s) {
   for (auto& node : g.nodes) {
     ++s.nodes;
     ++s.op_counts[(node.domain.empty() ? "" : node.domain + ".") + node.op_type];
-    const bool fused = node.domain == "pith" && (node.op_type == "FusedConv" || node.op_type == "FusedGemm");
-    if (kComputeOps.count(node.op_type) || fused) {
-      if (auto m = node_macs(g, node)) s.macs += *m;
-      else ++s.nodes_without_macs;
+    if (kComputeOps.count(base_compute_op(node))) {
+      if (auto m = node_macs(g, node))
+        s.macs += *m;
+      else
+        ++s.nodes_without_macs;
     }
     for (auto& [k, a] : node.attributes) {
       if (a.g) accumulate(*a.g, s);

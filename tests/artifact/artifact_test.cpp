@@ -145,6 +145,30 @@ TEST(Artifact, RoundTripsAGraphExactlyWithAndWithoutZstd) {
   }
 }
 
+TEST(Artifact, ShortNamesKeepTheInterfaceAndTheResults) {
+  const Graph g = sample_graph();
+  const fs::path full = scratch("full_names.pith"), short_p = scratch("short_names.pith");
+  artifact::write_file(g, full.string());
+  artifact::WriteOptions o;
+  o.short_names = true;
+  artifact::write_file(g, short_p.string(), o);
+  EXPECT_LT(fs::file_size(short_p), fs::file_size(full));
+  artifact::Artifact a = artifact::read_file(short_p.string());
+  EXPECT_EQ(a.graph.inputs[0].name, "x");
+  EXPECT_EQ(a.graph.outputs[0].name, "y");
+  EXPECT_EQ(a.graph.nodes[0].name, "");
+  EXPECT_EQ(a.graph.initializers.count("w"), 0u);
+  EXPECT_EQ(a.graph.initializers.size(), g.initializers.size());
+  // The If branches read the outer value "h" under its new name.
+  const std::string h = a.graph.nodes[1].outputs[0];
+  EXPECT_NE(h, "h");
+  EXPECT_EQ(a.graph.nodes[2].attributes.at("then_branch").g->nodes[0].inputs[0], h);
+  EXPECT_EQ(g.nodes[2].attributes.at("then_branch").g->nodes[0].inputs[0], "h");  // the original is untouched
+  Tensor x = uniform_tensor({2, 3}, 3);
+  Session s1(std::make_shared<Graph>(g)), s2(std::make_shared<Graph>(a.graph));
+  expect_bitwise(s2.run({{"x", x}})[0], s1.run({{"x", x}})[0], "short names");
+}
+
 TEST(Artifact, SegmentsAndTensorsAreAligned) {
   const fs::path p = scratch("aligned.pith");
   artifact::write_file(sample_graph(), p.string());

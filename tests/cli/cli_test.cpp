@@ -445,3 +445,160 @@ TEST(CliErrors, UnsignedOrTamperedArtifactsAreRefused) {
   expect_error(run_pith("sign " + model.string() + " --key " + key + ".pub"), {"not a secret key"});
   expect_error(run_pith("sign " + model.string()), {"usage: pith sign"});
 }
+
+namespace {
+
+// The first n Fashion-MNIST test images and labels (build/fashion, made by scripts/test.sh).
+std::pair<std::string, std::string> fashion_subset(int64_t n) {
+  const std::string dir = PITH_FASHION_DIR;
+  pith::Tensor images = pith::read_npy(dir + "/test_images.npy"), labels = pith::read_npy(dir + "/test_labels.npy");
+  pith::Shape is = images.shape(), ls = labels.shape();
+  is[0] = ls[0] = n;
+  return {npy("deploy_images.npy", pith::Tensor::view(images.dtype(), is, images.raw())),
+          npy("deploy_labels.npy", pith::Tensor::view(labels.dtype(), ls, labels.raw()))};
+}
+
+// input [N,1,8,8] -> Conv 3x3 (4, pads 1) -> Relu -> Flatten -> Gemm 256x10 -> logits, with
+// fixed pseudo-random weights, and matching random images: a model every deploy candidate
+// builds in milliseconds.
+std::pair<std::string, std::string> tiny_cnn_and_data() {
+  uint32_t state = 12345;
+  auto next = [&] {
+    state = state * 1664525u + 1013904223u;
+    return float(state >> 8) / float(1 << 24) - 0.5f;
+  };
+  auto init = [&](onnx::GraphProto& g, const std::string& name, std::vector<int64_t> dims) {
+    onnx::TensorProto* t = g.add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    int64_t n = 1;
+    for (auto d : dims) t->add_dims(d), n *= d;
+    for (int64_t i = 0; i < n; ++i) t->add_float_data(next());
+  };
+  onnx::GraphProto g;
+  g.set_name("tiny_cnn");
+  auto in = tensor_value("input", onnx::TensorProto::FLOAT, {1, 1, 8, 8});
+  in.mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0)->set_dim_param("N");
+  *g.add_input() = in;
+  auto out = tensor_value("logits", onnx::TensorProto::FLOAT, {1, 10});
+  out.mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0)->set_dim_param("N");
+  *g.add_output() = out;
+  init(g, "w1", {4, 1, 3, 3});
+  init(g, "b1", {4});
+  init(g, "w2", {10, 256});
+  init(g, "b2", {10});
+  auto conv = node("Conv", "conv", {"input", "w1", "b1"}, {"c"});
+  auto* pads = conv.add_attribute();
+  pads->set_name("pads");
+  pads->set_type(onnx::AttributeProto::INTS);
+  for (int i = 0; i < 4; ++i) pads->add_ints(1);
+  *g.add_node() = conv;
+  *g.add_node() = node("Relu", "relu", {"c"}, {"r"});
+  *g.add_node() = node("Flatten", "flatten", {"r"}, {"f"});
+  auto gemm = node("Gemm", "fc", {"f", "w2", "b2"}, {"logits"});
+  auto* tb = gemm.add_attribute();
+  tb->set_name("transB");
+  tb->set_type(onnx::AttributeProto::INT);
+  tb->set_i(1);
+  *g.add_node() = gemm;
+  pith::Tensor x(pith::DType::Float32, {64, 1, 8, 8});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = next() + 0.5f;
+  return {save("tiny_cnn.onnx", g), npy("tiny_images.npy", x)};
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream f(p);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+}  // namespace
+
+TEST(Cli, ProfilesListsTheDevicesAndTheSourceOfEachFigure) {
+  Result all = run_pith("profiles");
+  ASSERT_EQ(all.code, 0) << all.output;
+  for (auto name : {"android-snapdragon-8-gen-2", "iphone-a16", "raspberry-pi-4", "raspberry-pi-5", "jetson-nano",
+                    "jetson-orin-nano", "intel-nuc", "cortex-m4", "cortex-m7", "esp32-s3", "arduino-nano-33-ble-sense"})
+    EXPECT_NE(all.output.find(name), std::string::npos) << name << " in " << all.output;
+  Result one = run_pith("profiles cortex-m4");
+  ASSERT_EQ(one.code, 0) << one.output;
+  for (auto f : {"ultra_low", "192 KiB", "sources", "int8_gops_per_core:"})
+    EXPECT_NE(one.output.find(f), std::string::npos) << f << " in " << one.output;
+  expect_error(run_pith("profiles toaster"), {"unknown target profile 'toaster'", "cortex-m4"});
+}
+
+TEST(Cli, DeployFindsAnArtifactThatFitsAndReportsTheSearch) {
+  ASSERT_TRUE(fs::exists(std::string(PITH_FASHION_DIR) + "/test_images.npy"))
+      << "run /usr/bin/python3 tools/train_compress_models.py --out build/fashion --data-only";
+  auto [images, labels] = fashion_subset(500);
+  const fs::path dir = scratch() / "deploy_m4";
+  // The default model is 415 KiB of fp32 weights: a 100 KiB budget needs compression.
+  Result r =
+      run_pith("deploy " + default_model() + " --target cortex-m4 --max-size-mb 0.1 --max-accuracy-drop 1.5" +
+               " --optimize size --iterations 5 --data " + images + " --labels " + labels + " -o " + dir.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("deploy: [1] fp32"), std::string::npos) << r.output;  // progress on stderr
+  ASSERT_TRUE(fs::exists(dir / "model.pith"));
+  EXPECT_LE(fs::file_size(dir / "model.pith"), 0.1 * 1024 * 1024);
+  const std::string json = read_text(dir / "report.json");
+  for (auto f : {"\"status\": \"chosen\"", "\"status\": \"rejected\"", "\"target_latency_ms\"", "\"energy_mj\"",
+                 "\"memory_bytes\"", "size 417", "(--max-size-mb)", "\"name\": \"cortex-m4\""})
+    EXPECT_NE(json.find(f), std::string::npos) << f << " in report.json";
+  const std::string html = read_text(dir / "report.html");
+  EXPECT_NE(html.find("<svg"), std::string::npos);
+  EXPECT_NE(html.find("Fits: candidate"), std::string::npos);
+  EXPECT_FALSE(fs::exists(dir / (".candidates-" + std::to_string(::getpid()))));
+  for (auto& e : fs::directory_iterator(dir))
+    EXPECT_EQ(e.path().filename().string().rfind(".candidates", 0), std::string::npos) << "left behind: " << e.path();
+
+  // The artifact runs, says what it was made for, and scores what the report says.
+  Result inspect = run_pith("inspect " + (dir / "model.pith").string());
+  ASSERT_EQ(inspect.code, 0) << inspect.output;
+  EXPECT_NE(inspect.output.find("target: cortex-m4"), std::string::npos) << inspect.output;
+  EXPECT_NE(inspect.output.find("metrics: {"), std::string::npos) << inspect.output;
+}
+
+TEST(CliErrors, DeployExitsThreeWhenNothingFitsAndNamesTheBudgets) {
+  auto [model, images] = tiny_cnn_and_data();
+  const fs::path dir = scratch() / "deploy_impossible";
+  // No labels: scored by agreement with the fp32 model, which only fp32 itself fully meets.
+  Result r = run_pith("deploy " + model + " --target cortex-m4 --max-size-mb 0.001 --max-latency-ms 0.000001" +
+                      " --iterations 3 --data " + images + " -o " + dir.string());
+  EXPECT_EQ(r.code, 3) << r.output;
+  for (auto f : {"nothing fits cortex-m4", "closest:", "size ", "(--max-size-mb)", "latency ", "(--max-latency-ms)"})
+    EXPECT_NE(r.output.find(f), std::string::npos) << f << " in " << r.output;
+  EXPECT_FALSE(fs::exists(dir / "model.pith"));
+  EXPECT_NE(read_text(dir / "report.json").find("\"result\": \"nothing fits\""), std::string::npos);
+  EXPECT_NE(read_text(dir / "report.html").find("Nothing fits"), std::string::npos);
+}
+
+TEST(CliErrors, DeployRejectsBadOptionsAndProfiles) {
+  auto [m, images] = tiny_cnn_and_data();
+  const std::string data = " --data " + images, out = " -o " + (scratch() / "dep_bad").string();
+  pith::Tensor labels_tensor(pith::DType::Int64, {64});
+  const std::string labels = npy("tiny_labels.npy", labels_tensor);
+  expect_error(run_pith("deploy " + m + data + out), {"--target PROFILE is required"});
+  expect_error(run_pith("deploy " + m + " --target cortex-m4" + out), {"--data X.npy is required"});
+  expect_error(run_pith("deploy " + m + " --target cortex-m4" + data), {"-o DIR is required"});
+  expect_error(run_pith("deploy " + m + " --target mainframe" + data + out),
+               {"unknown target profile 'mainframe'", "raspberry-pi-4"});
+  expect_error(run_pith("deploy " + m + " --target cortex-m4 --max-size-mb -2" + data + out),
+               {"--max-size-mb must be a positive number, got '-2'"});
+  expect_error(run_pith("deploy " + m + " --target cortex-m4 --min-accuracy 120" + data + out),
+               {"--min-accuracy is a percentage"});
+  expect_error(run_pith("deploy " + m + " --target cortex-m4 --optimize cost" + data + out),
+               {"--optimize must be speed, size or balanced, got 'cost'"});
+  expect_error(run_pith("deploy " + m + " --target cortex-m4" + data + " -o " + images), {"is not a directory"});
+  expect_error(run_pith("deploy " + m + " --target cortex-m4 --data " + labels + out),
+               {"the data does not fit the model: data is int64 but model input 'input' takes float32"});
+  // A profile file with a field missing, and one that is not JSON.
+  const fs::path broken = scratch() / "broken.json";
+  std::ofstream(broken) << R"({"name": "x", "description": "d", "kind": "mcu", "ram": "64 KiB"})";
+  expect_error(run_pith("deploy " + m + " --target " + broken.string() + data + out),
+               {broken.string(), "missing field \"storage\""});
+  const fs::path garbage = scratch() / "garbage.json";
+  std::ofstream(garbage) << "{ram: lots";
+  expect_error(run_pith("profiles " + garbage.string()), {garbage.string(), "not valid JSON"});
+  const fs::path units = scratch() / "units.json";
+  std::ofstream(units) << R"({"name": "x", "description": "d", "kind": "mcu", "ram": "64 parsecs"})";
+  expect_error(run_pith("profiles " + units.string()), {"\"ram\"", "unknown unit 'parsecs'"});
+}

@@ -1,0 +1,105 @@
+#include "compress/recipe.h"
+
+#include <cstdio>
+
+#include "compress/quantize/fp16.h"
+#include "core/error.h"
+#include "passes/passes.h"
+
+namespace pith {
+
+std::string Recipe::label() const {
+  std::string s;
+  auto add = [&](const std::string& part) { s += (s.empty() ? "" : " + ") + part; };
+  char buf[64];
+  if (prune) {
+    if (pruning.pattern == "2:4") {
+      add("prune 2:4");
+    } else {
+      std::snprintf(buf, sizeof buf, "prune %.2f %s", pruning.sparsity, pruning.allocation.c_str());
+      add(buf);
+    }
+  }
+  if (cluster) add("cluster " + std::to_string(cluster));
+  if (quantize == "int8") {
+    std::string q = weight_bits == 8 ? "int8" : "int8 w" + std::to_string(weight_bits);
+    if (!keep_float.empty()) q += " (" + std::to_string(keep_float.size()) + " float)";
+    add(q);
+  } else if (!quantize.empty()) {
+    add(quantize);
+  }
+  if (entropy) add("zstd");
+  return s.empty() ? "fp32" : s;
+}
+
+void Recipe::validate(bool have_calibration) const {
+  PITH_CHECK(quantize.empty() || quantize == "int8" || quantize == "fp16", "unknown quantization '", quantize,
+             "' (int8, fp16)");
+  PITH_CHECK(weight_bits == 7 || weight_bits == 8, "int8 weight bits must be 7 or 8, got ", weight_bits);
+  PITH_CHECK(cluster == 0 || (cluster >= 2 && cluster <= 256), "clusters must be in [2, 256], got ", cluster);
+  PITH_CHECK(cluster == 0 || quantize.empty(),
+             "clustering keeps float weights (stored as a palette); it does not combine with quantization");
+  PITH_CHECK(quantize != "int8" || have_calibration, "int8 needs calibration samples");
+  if (prune) {
+    PITH_CHECK(pruning.pattern == "unstructured" || pruning.pattern == "2:4", "unknown prune pattern '",
+               pruning.pattern, "'");
+    PITH_CHECK(pruning.sparsity >= 0 && pruning.sparsity < 1, "sparsity must be in [0, 1), got ", pruning.sparsity);
+  }
+}
+
+RecipeResult apply_recipe(const Graph& optimized, const Recipe& recipe, const Tensor& calibration,
+                          const PredictOptions& run) {
+  recipe.validate(calibration.defined());
+  RecipeResult result;
+  Graph g = optimized;
+  nlohmann::ordered_json techniques = nlohmann::ordered_json::array();
+  if (recipe.prune) {
+    PruneOptions options = recipe.pruning;
+    options.calibration = calibration;
+    const PruneReport r = prune_weights(g, options);
+    techniques.push_back({{"name", "prune"},
+                          {"pattern", options.pattern},
+                          {"allocation", options.allocation},
+                          {"requested", options.sparsity},
+                          {"sparsity", r.weights ? double(r.zeros) / double(r.weights) : 0.0},
+                          {"weights", r.weights},
+                          {"data_aware", calibration.defined()}});
+  }
+  if (recipe.cluster) {
+    ClusterOptions options;
+    options.clusters = recipe.cluster;
+    const PruneReport r = cluster_weights(g, options);
+    int64_t most = 0;
+    for (auto& l : r.layers) most = std::max(most, l.distinct);
+    techniques.push_back(
+        {{"name", "cluster"}, {"clusters", recipe.cluster}, {"max_distinct", most}, {"layers", r.layers.size()}});
+  }
+  if (recipe.quantize == "fp16") {
+    techniques.push_back({{"name", "fp16"}, {"weights", round_weights_to_fp16(g)}});
+  }
+  if (recipe.quantize == "int8") {
+    Int8Options options;
+    options.method = recipe.method;
+    options.percentile = recipe.percentile;
+    options.keep_float = recipe.keep_float;
+    options.weight_max = recipe.weight_bits == 8 ? 127 : 64;
+    options.run = run;
+    result.int8 = quantize_int8_static(g, calibration, options);
+    nlohmann::ordered_json kept = nlohmann::ordered_json::array();
+    for (auto& [node, why] : result.int8.skipped) kept.push_back({{"node", node}, {"reason", why}});
+    techniques.push_back({{"name", "int8"},
+                          {"calibration", calibration_method_name(recipe.method)},
+                          {"calibration_samples", calibration.dim(0)},
+                          {"weight_bits", recipe.weight_bits},
+                          {"quantized_layers", result.int8.layers.size()},
+                          {"quantized_activations", result.int8.quantized_activations},
+                          {"kept_float", kept}});
+    result.qdq = g;
+  }
+  optimize(g);  // QDQ lowered to int8 nodes: no dequantize chains left to rewrite at load
+  result.lowered = std::move(g);
+  result.techniques = std::move(techniques);
+  return result;
+}
+
+}  // namespace pith

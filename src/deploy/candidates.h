@@ -1,0 +1,23 @@
+// The deploy search space: which compressions the planner tries, and why each is there.
+// Every target gets the same first round (fp32, fp16, int8, clustering, pruning combined
+// with int8 or clustering, entropy coding); the planner adds mixed-precision int8 rounds
+// when plain int8 misses the accuracy floor (deploy/planner.cpp).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "compress/recipe.h"
+
+namespace pith::deploy {
+
+struct CandidateSpec {
+  Recipe recipe;
+  std::string why;
+};
+
+// Without calibration samples int8 is left out (it needs them); pruning is then
+// magnitude-only.
+std::vector<CandidateSpec> first_round(bool have_calibration);
+
+}  // namespace pith::deploy
