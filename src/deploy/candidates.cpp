@@ -33,7 +33,8 @@ std::vector<CandidateSpec> first_round(bool have_calibration) {
     c.entropy = true;
     out.push_back({c, std::to_string(k) + " shared values per layer (k-means), indices zstd-coded"});
   }
-  for (double s : {0.5, 0.75}) {
+  // The same sparsities for int8 and clustering: the planner prunes once per sparsity.
+  for (double s : {0.5, 0.75, 0.9}) {
     if (!have_calibration) break;
     Recipe r = pruned(s);
     r.quantize = "int8";

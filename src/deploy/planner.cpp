@@ -273,10 +273,54 @@ Plan plan_deployment(const Graph& optimized, const DeployOptions& o) {
 
   int int8_index = -1;
   for (auto& spec : specs) {
-    Candidate& c = evaluate(spec);
+    evaluate(spec);
     if (spec.recipe.quantize == "int8" && !spec.recipe.prune && !spec.recipe.entropy)
       int8_index = int(plan.candidates.size()) - 1;
-    (void)c;
+  }
+
+  // Sparsity refinement: within each pruning family (same techniques, sparsity aside), when
+  // one sparsity keeps the accuracy but breaks a resource budget and the next one up meets
+  // the resources but not the accuracy, the answer may lie between: bisect, twice at most.
+  auto family = [](const Recipe& r) {
+    Recipe k = r;
+    k.pruning.sparsity = 0;
+    return k.label();
+  };
+  auto accuracy_ok = [&](const Candidate& c) { return c.accuracy >= plan.accuracy_floor; };
+  auto resources_ok = [&](const Candidate& c) {
+    for (auto& v : c.violations)
+      if (v.rfind("accuracy", 0) != 0) return false;
+    return true;
+  };
+  for (int round = 0; round < 2; ++round) {
+    std::map<std::string, std::vector<size_t>> families;
+    for (size_t i = 0; i < plan.candidates.size(); ++i) {
+      const Candidate& c = plan.candidates[i];
+      if (c.recipe.prune && c.recipe.pruning.pattern == "unstructured" && c.error.empty())
+        families[family(c.recipe)].push_back(i);
+    }
+    std::vector<CandidateSpec> refined;
+    for (auto& [key, members] : families) {
+      std::sort(members.begin(), members.end(), [&](size_t a, size_t b) {
+        return plan.candidates[a].recipe.pruning.sparsity < plan.candidates[b].recipe.pruning.sparsity;
+      });
+      bool any_fits = false;
+      for (size_t m : members) any_fits |= plan.candidates[m].fits();
+      for (size_t j = 0; j + 1 < members.size() && !any_fits; ++j) {
+        const Candidate &dense = plan.candidates[members[j]], &sparse = plan.candidates[members[j + 1]];
+        if (!(accuracy_ok(dense) && !resources_ok(dense) && resources_ok(sparse) && !accuracy_ok(sparse))) continue;
+        Recipe mid = dense.recipe;
+        mid.pruning.sparsity =
+            std::round(50.0 * (dense.recipe.pruning.sparsity + sparse.recipe.pruning.sparsity)) / 100;
+        if (mid.pruning.sparsity <= dense.recipe.pruning.sparsity ||
+            mid.pruning.sparsity >= sparse.recipe.pruning.sparsity)
+          continue;
+        refined.push_back({mid, "refined: between " + dense.label + " (too large) and " + sparse.label +
+                                    " (below the accuracy floor)"});
+      }
+    }
+    if (refined.empty()) break;
+    for (auto& spec : refined) evaluate(spec);
   }
 
   // Mixed precision: when int8 misses the floor, find the layers int8 hurts most (each
