@@ -8,8 +8,9 @@
 //   segments from header.segments_offset, each at a multiple of 64 (Model.segments: offset
 //   from segments_offset, stored and raw size, compression, xxHash64 of the stored
 //   bytes); a tensor is stored raw, as a palette (b-bit indices plus a float codebook,
-//   pith.fbs) when it is float32 with at most 256 distinct values, or in 16 bits when its
-//   float32 values are all exact halves; today one segment holds every
+//   pith.fbs) when it is float32 with at most 256 distinct values, in 4-bit blocks with
+//   float16 scales when it holds exactly such values (core/block_q4.h), or in 16 bits when
+//   its float32 values are all exact halves; today one segment holds every
 //   tensor, each tensor 64-byte aligned inside it (16 for tensors under 1 KiB)
 // The reader checks the magic and format version, the model's xxHash64 and runs the
 // FlatBuffers verifier, bounds-checks every segment and tensor reference, checks every
@@ -50,9 +51,10 @@ struct WriteOptions {
 
 struct WriteStats {
   uint64_t file_bytes = 0;
-  uint64_t tensor_bytes = 0;         // raw bytes of every tensor
-  uint64_t stored_tensor_bytes = 0;  // after compression
-  int64_t parameters = 0;            // elements of every tensor
+  uint64_t tensor_bytes = 0;          // the tensor segment (tensors raw or coded, before zstd)
+  uint64_t stored_tensor_bytes = 0;   // the segment as stored (after zstd, when on)
+  uint64_t decoded_tensor_bytes = 0;  // float32 bytes of the coded tensors, which loading decodes
+  int64_t parameters = 0;             // elements of every tensor
 };
 
 // Writes g to path through a temporary file renamed into place when complete.

@@ -13,6 +13,7 @@
 
 #include "artifact/artifact.h"
 #include "artifact/pith_generated.h"
+#include "core/block_q4.h"
 #include "ir/verify.h"
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -80,12 +81,20 @@ class Reader {
       }
     const bool palette = r->encoding() == fb::TensorEncoding::Palette;
     const bool half = r->encoding() == fb::TensorEncoding::Half;
-    PITH_CHECK(palette || half || r->encoding() == fb::TensorEncoding::Raw, path_, ": ", at, ": unknown encoding ",
-               int(r->encoding()));
-    PITH_CHECK(!half || dtype == DType::Float32, path_, ": ", at, ": half encoding of a ", dtype_name(dtype),
-               " tensor");
+    const bool q4 = r->encoding() == fb::TensorEncoding::BlockQ4;
+    PITH_CHECK(palette || half || q4 || r->encoding() == fb::TensorEncoding::Raw, path_, ": ", at,
+               ": unknown encoding ", int(r->encoding()));
+    PITH_CHECK(!(half || q4) || dtype == DType::Float32, path_, ": ", at, ": ", half ? "half" : "4-bit block",
+               " encoding of a ", dtype_name(dtype), " tensor");
     const int bits = r->bits();
-    if (palette) {
+    const int64_t block = r->block();
+    if (q4) {
+      PITH_CHECK(valid_q4_block(block) && shape.size() >= 2 && shape[0] > 0, path_, ": ", at,
+                 ": bad 4-bit blocks (block ", block, ", shape ", shape_str(shape), ")");
+      const int64_t rows = shape[0], K = int64_t(numel) / rows;
+      PITH_CHECK(r->size() == uint64_t(q4_encoded_bytes(rows, K, block)), path_, ": ", at, ": ", r->size(),
+                 " bytes for ", rows, " rows of ", K, " values in 4-bit blocks of ", block);
+    } else if (palette) {
       PITH_CHECK(dtype == DType::Float32 && bits >= 1 && bits <= 8 && r->codebook() && r->codebook()->size() >= 1 &&
                      r->codebook()->size() <= (1u << bits),
                  path_, ": ", at, ": bad palette (", bits, " bits, ", r->codebook() ? r->codebook()->size() : 0,
@@ -102,6 +111,11 @@ class Reader {
     PITH_CHECK(r->offset() <= seg.size && r->size() <= seg.size - r->offset(), path_, ": ", at, ": bytes [",
                r->offset(), ", +", r->size(), ") lie outside its segment of ", seg.size, " bytes");
     void* p = const_cast<uint8_t*>(seg.data + r->offset());
+    if (q4) {
+      Tensor t(DType::Float32, shape);
+      decode_q4(static_cast<const uint8_t*>(p), shape[0], int64_t(numel) / shape[0], block, t.data<float>());
+      return t;
+    }
     if (half) {  // widen to float32
       Tensor t(DType::Float32, shape);
       for (uint64_t i = 0; i < numel; ++i) {

@@ -9,6 +9,7 @@
 
 #include "artifact/artifact.h"
 #include "artifact/pith_generated.h"
+#include "core/block_q4.h"
 #include "core/file_io.h"
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -24,9 +25,14 @@ using flatbuffers::Offset;
 struct TensorBlob {
   std::string bytes;
   int64_t elements = 0;
+  uint64_t decoded_bytes = 0;  // of the tensors stored coded (palette, 4-bit blocks, halves), as float32
 
   uint64_t add(const Tensor& t) {
     return add_bytes(std::string(static_cast<const char*>(t.raw()), t.nbytes()), t.numel());
+  }
+  uint64_t add_coded(const std::string& data, const Tensor& t) {
+    decoded_bytes += t.nbytes();
+    return add_bytes(data, t.numel());
   }
   uint64_t add_bytes(const std::string& data, int64_t numel) {
     const size_t align = data.size() >= 1024 ? 64 : 16;
@@ -86,11 +92,30 @@ class Writer {
     auto n = b_.CreateSharedString(name);
     auto shape = b_.CreateVector(std::vector<int64_t>(t.shape().begin(), t.shape().end()));
     std::vector<float> codebook;
+    int bits = 0;
     if (palette_codebook(t, codebook)) {
-      int bits = 1;
+      bits = 1;
       while ((size_t(1) << bits) < codebook.size()) ++bits;
+    }
+    if (bits == 0 || bits > 4) {  // 4-bit blocks beat palettes of more than 16 values
+      if (t.dtype() == DType::Float32 && t.rank() >= 2 && t.numel() >= 256 && t.dim(0) > 0) {
+        const int64_t rows = t.dim(0), K = t.numel() / rows;
+        // The smallest exact one: short rows pad a long block more than a short block costs.
+        std::vector<int64_t> blocks = {32, 64, 128};
+        std::sort(blocks.begin(), blocks.end(),
+                  [&](int64_t a, int64_t b) { return q4_encoded_bytes(rows, K, a) < q4_encoded_bytes(rows, K, b); });
+        for (int64_t block : blocks) {
+          std::string packed(size_t(q4_encoded_bytes(rows, K, block)), '\0');
+          if (!encode_q4(t.data<float>(), rows, K, block, reinterpret_cast<uint8_t*>(packed.data()))) continue;
+          const uint64_t at = blob.add_coded(packed, t);
+          return fb::CreateTensorRef(b_, n, int32_t(t.dtype()), shape, 0, at, packed.size(),
+                                     fb::TensorEncoding::BlockQ4, 4, 0, uint32_t(block));
+        }
+      }
+    }
+    if (bits > 0) {
       const std::string packed = pack_indices(t, codebook, bits);
-      const uint64_t at = blob.add_bytes(packed, t.numel());
+      const uint64_t at = blob.add_coded(packed, t);
       auto cb = b_.CreateVector(codebook);
       return fb::CreateTensorRef(b_, n, int32_t(t.dtype()), shape, 0, at, packed.size(), fb::TensorEncoding::Palette,
                                  uint8_t(bits), cb);
@@ -101,7 +126,7 @@ class Writer {
         const uint16_t h = float_to_half(t.data<float>()[i]);
         std::memcpy(&halves[size_t(i) * 2], &h, 2);
       }
-      const uint64_t at = blob.add_bytes(halves, t.numel());
+      const uint64_t at = blob.add_coded(halves, t);
       return fb::CreateTensorRef(b_, n, int32_t(t.dtype()), shape, 0, at, halves.size(), fb::TensorEncoding::Half);
     }
     const uint64_t at = blob.add(t);
@@ -344,6 +369,7 @@ WriteStats write_file(const Graph& g, const std::string& path, const WriteOption
   stats.tensor_bytes = w.blob.bytes.size();
   stats.stored_tensor_bytes = stored.size();
   stats.parameters = w.blob.elements;
+  stats.decoded_tensor_bytes = w.blob.decoded_bytes;
   return stats;
 }
 

@@ -1,4 +1,5 @@
-// pith compress MODEL -o OUT.pith|OUT.onnx [--quantize fp16 | --quantize int8 --calibration X.npy
+// pith compress MODEL -o OUT.pith|OUT.onnx [--quantize fp16 | --quantize int4 [--block 32|64|128]
+//               [--calibration X.npy] | --quantize int8 --calibration X.npy
 //               [--calibration-method minmax|percentile|entropy|mse] [--percentile P]
 //               [--weight-bits 8|7]] [--entropy] [--data X.npy [--labels Y.npy]]
 //               [--report R.json] [--threads N]
@@ -19,6 +20,7 @@
 #include "cli/commands.h"
 #include "compress/evaluate.h"
 #include "compress/recipe.h"
+#include "core/block_q4.h"
 #include "core/file_io.h"
 #include "core/npy.h"
 #include "onnx/export.h"
@@ -43,7 +45,8 @@ std::string utc_now() {
 
 int cmd_compress(const std::vector<std::string>& argv) {
   const char* usage =
-      "usage: pith compress MODEL -o OUT.pith|OUT.onnx [--quantize fp16 | --quantize int8 --calibration X.npy\n"
+      "usage: pith compress MODEL -o OUT.pith|OUT.onnx [--quantize fp16 | --quantize int4 [--block 32|64|128]\n"
+      "       [--calibration X.npy] | --quantize int8 --calibration X.npy\n"
       "       [--calibration-method minmax|percentile|entropy|mse] [--percentile P] [--weight-bits 8|7]]\n"
       "       [--prune S [--prune-allocation uniform|global|erk] | --prune-pattern 2:4] [--cluster K] [--entropy]\n"
       "       [--data X.npy [--labels Y.npy]] [--report R.json] [--threads N]";
@@ -52,7 +55,7 @@ int cmd_compress(const std::vector<std::string>& argv) {
   Args args =
       Args::parse(normalized,
                   {"output", "quantize", "calibration", "calibration-method", "percentile", "data", "labels", "report",
-                   "threads", "batch", "weight-bits", "prune", "prune-pattern", "cluster", "prune-allocation"},
+                   "threads", "batch", "weight-bits", "prune", "prune-pattern", "cluster", "prune-allocation", "block"},
                   {"entropy"});
   PITH_CHECK(args.positional.size() == 1, usage);
   const std::string model_path = args.positional[0], out = args.get("output");
@@ -62,15 +65,19 @@ int cmd_compress(const std::vector<std::string>& argv) {
   const bool to_pith = ext == ".pith", entropy = args.flag("entropy");
   PITH_CHECK(!entropy || to_pith, "--entropy needs a .pith output (ONNX files hold tensors uncoded)");
   const std::string quantize = args.get("quantize");
-  PITH_CHECK(quantize.empty() || quantize == "int8" || quantize == "fp16", "--quantize ", quantize,
-             ": not available in this build (supported: int8, fp16; int4 and dynamic-int8 are not built yet)");
-  const bool fp16 = quantize == "fp16", int8 = quantize == "int8";
+  PITH_CHECK(quantize.empty() || quantize == "int8" || quantize == "int4" || quantize == "fp16", "--quantize ",
+             quantize, ": not available in this build (supported: int8, int4, fp16; dynamic-int8 is not built yet)");
+  const bool fp16 = quantize == "fp16", int8 = quantize == "int8", int4 = quantize == "int4";
   PITH_CHECK(!fp16 || to_pith, "--quantize fp16 needs a .pith output (it stores the weights in 16 bits)");
+  PITH_CHECK(!int4 || to_pith, "--quantize int4 needs a .pith output (it stores the weights in 4-bit blocks)");
   PITH_CHECK(to_pith || !quantize.empty() || !args.get("prune").empty(),
              "nothing to do for an ONNX output: give --quantize int8 or --prune S\n", usage);
   Recipe recipe;
   recipe.quantize = quantize;
   recipe.entropy = entropy;
+  recipe.block = args.get_int("block", 32, 1);
+  PITH_CHECK(args.get("block").empty() || int4, "--block goes with --quantize int4");
+  PITH_CHECK(valid_q4_block(recipe.block), "--block must be 32, 64 or 128, got ", recipe.block);
   PruneOptions& prune = recipe.pruning;
   const bool pruning = !args.get("prune").empty() || !args.get("prune-pattern").empty();
   if (pruning) {

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "compress/calibration.h"
+#include "compress/layer_inputs.h"
 #include "compress/weights.h"
 
 namespace pith {
@@ -45,121 +46,6 @@ void prune_2of4_by_magnitude(const WeightLayout& l, Tensor& w) {
       });
       d[idx[0]] = d[idx[1]] = 0.0f;
     }
-}
-
-// Gram matrices H = X^T X (one per group, (K+1) x (K+1) with a constant-1 last column,
-// double) of the rows a layer multiplies
-// its weight rows with: input rows for Gemm/MatMul, im2col patches for a 2-D Conv (at
-// most kMaxPatches of them, evenly spaced). False for layers this does not cover.
-constexpr int64_t kMaxPatches = 8192;
-
-// With `x` the layer's input in the graph being pruned and `x0` the same input in the
-// original graph: H = X^T X and C = X^T X0 (one per group, (K+1) x (K+1) with a
-// constant-1 last coordinate so that the refit moves the bias too; double). Refitting to
-// C w0 aims at the original layer's outputs, so each layer also corrects what pruning
-// the layers before it changed (SparseGPT's sequential order).
-struct Grams {
-  std::vector<std::vector<double>> H, C;
-  int64_t groups = 1;
-};
-
-bool input_grams(const Node& n, const Tensor& x, const Tensor& x0, const Tensor& w, const WeightLayout& l, Grams& out) {
-  const int64_t K = l.K, KA = K + 1;
-  if (x.shape() != x0.shape()) return false;
-  auto accumulate = [&](std::vector<double>& h, std::vector<double>& c, const float* p, const float* p0) {
-    for (int64_t i = 0; i < K; ++i) {
-      const double pi = p[i];
-      if (pi == 0.0) continue;
-      double* hr = h.data() + i * KA;
-      double* cr = c.data() + i * KA;
-      for (int64_t j = 0; j < K; ++j) {
-        hr[j] += pi * double(p[j]);
-        cr[j] += pi * double(p0[j]);
-      }
-      hr[K] += pi;
-      cr[K] += pi;
-    }
-    double* hl = h.data() + K * KA;
-    double* cl = c.data() + K * KA;
-    for (int64_t j = 0; j < K; ++j) {
-      hl[j] += double(p[j]);
-      cl[j] += double(p0[j]);
-    }
-    hl[K] += 1.0;
-    cl[K] += 1.0;
-  };
-  const bool conv = n.op_type == "Conv" || n.op_type == "FusedConv";
-  if (!conv) {
-    if (x.rank() < 1 || x.dim(-1) != K) return false;
-    out.groups = 1;
-    out.H.assign(1, std::vector<double>(size_t(KA * KA), 0.0));
-    out.C = out.H;
-    const int64_t rows = x.numel() / K;
-    for (int64_t r = 0; r < rows; ++r)
-      accumulate(out.H[0], out.C[0], x.data<float>() + r * K, x0.data<float>() + r * K);
-    return true;
-  }
-  if (x.rank() != 4 || w.rank() != 4 || n.attr_string("auto_pad", "NOTSET") != "NOTSET") return false;
-  out.groups = n.attr_int("group", 1);
-  const int64_t groups = out.groups;
-  const int64_t N = x.dim(0), C = x.dim(1), IH = x.dim(2), IW = x.dim(3), KH = w.dim(2), KW = w.dim(3);
-  const int64_t Cg = C / groups;
-  if (Cg * KH * KW != K) return false;
-  const auto pads = n.attr_ints("pads", {0, 0, 0, 0}), strides = n.attr_ints("strides", {1, 1}),
-             dil = n.attr_ints("dilations", {1, 1});
-  if (pads.size() != 4 || strides.size() != 2 || dil.size() != 2) return false;
-  const int64_t OH = (IH + pads[0] + pads[2] - (KH - 1) * dil[0] - 1) / strides[0] + 1;
-  const int64_t OW = (IW + pads[1] + pads[3] - (KW - 1) * dil[1] - 1) / strides[1] + 1;
-  if (OH <= 0 || OW <= 0) return false;
-  const int64_t total = N * OH * OW, step = std::max<int64_t>(1, total / kMaxPatches);
-  out.H.assign(size_t(groups), std::vector<double>(size_t(KA * KA), 0.0));
-  out.C = out.H;
-  std::vector<float> patch(static_cast<size_t>(K)), patch0(static_cast<size_t>(K));
-  for (int64_t p = 0; p < total; p += step) {
-    const int64_t img = p / (OH * OW), oy = (p / OW) % OH, ox = p % OW;
-    for (int64_t gr = 0; gr < groups; ++gr) {
-      int64_t k = 0;
-      for (int64_t c = 0; c < Cg; ++c)
-        for (int64_t ky = 0; ky < KH; ++ky)
-          for (int64_t kx = 0; kx < KW; ++kx, ++k) {
-            const int64_t iy = oy * strides[0] - pads[0] + ky * dil[0], ix = ox * strides[1] - pads[1] + kx * dil[1];
-            const bool inside = iy >= 0 && iy < IH && ix >= 0 && ix < IW;
-            const int64_t at = ((img * C + gr * Cg + c) * IH + iy) * IW + ix;
-            patch[size_t(k)] = inside ? x.data<float>()[at] : 0.0f;
-            patch0[size_t(k)] = inside ? x0.data<float>()[at] : 0.0f;
-          }
-      accumulate(out.H[size_t(gr)], out.C[size_t(gr)], patch.data(), patch0.data());
-    }
-  }
-  return true;
-}
-
-// Solves (A + damp I) z = b in place (A symmetric positive semi-definite, n x n) by
-// Cholesky; false when A is not positive definite even with the damping.
-bool cholesky_solve(std::vector<double>& A, int64_t n, std::vector<double>& b) {
-  for (int64_t j = 0; j < n; ++j) {
-    double d = A[size_t(j * n + j)];
-    for (int64_t k = 0; k < j; ++k) d -= A[size_t(j * n + k)] * A[size_t(j * n + k)];
-    if (!(d > 0)) return false;
-    d = std::sqrt(d);
-    A[size_t(j * n + j)] = d;
-    for (int64_t i = j + 1; i < n; ++i) {
-      double v = A[size_t(i * n + j)];
-      for (int64_t k = 0; k < j; ++k) v -= A[size_t(i * n + k)] * A[size_t(j * n + k)];
-      A[size_t(i * n + j)] = v / d;
-    }
-  }
-  for (int64_t i = 0; i < n; ++i) {  // L y = b
-    double v = b[size_t(i)];
-    for (int64_t k = 0; k < i; ++k) v -= A[size_t(i * n + k)] * b[size_t(k)];
-    b[size_t(i)] = v / A[size_t(i * n + i)];
-  }
-  for (int64_t i = n - 1; i >= 0; --i) {  // L^T z = y
-    double v = b[size_t(i)];
-    for (int64_t k = i + 1; k < n; ++k) v -= A[size_t(k * n + i)] * b[size_t(k)];
-    b[size_t(i)] = v / A[size_t(i * n + i)];
-  }
-  return true;
 }
 
 // Data-aware pruning of one layer: per output row, keep by |w_k| * ||x_k|| (within the

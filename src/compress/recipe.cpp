@@ -3,6 +3,8 @@
 #include <cstdio>
 
 #include "compress/quantize/fp16.h"
+#include "compress/quantize/int4.h"
+#include "core/block_q4.h"
 #include "core/error.h"
 #include "passes/passes.h"
 
@@ -25,6 +27,8 @@ std::string Recipe::label() const {
     std::string q = weight_bits == 8 ? "int8" : "int8 w" + std::to_string(weight_bits);
     if (!keep_float.empty()) q += " (" + std::to_string(keep_float.size()) + " float)";
     add(q);
+  } else if (quantize == "int4") {
+    add("int4 g" + std::to_string(block));
   } else if (!quantize.empty()) {
     add(quantize);
   }
@@ -33,8 +37,9 @@ std::string Recipe::label() const {
 }
 
 void Recipe::validate(bool have_calibration) const {
-  PITH_CHECK(quantize.empty() || quantize == "int8" || quantize == "fp16", "unknown quantization '", quantize,
-             "' (int8, fp16)");
+  PITH_CHECK(quantize.empty() || quantize == "int8" || quantize == "int4" || quantize == "fp16",
+             "unknown quantization '", quantize, "' (int8, int4, fp16)");
+  PITH_CHECK(quantize != "int4" || valid_q4_block(block), "int4 blocks must hold 32, 64 or 128 weights, got ", block);
   PITH_CHECK(weight_bits == 7 || weight_bits == 8, "int8 weight bits must be 7 or 8, got ", weight_bits);
   PITH_CHECK(cluster == 0 || (cluster >= 2 && cluster <= 256), "clusters must be in [2, 256], got ", cluster);
   PITH_CHECK(cluster == 0 || quantize.empty(),
@@ -76,6 +81,20 @@ RecipeResult apply_recipe(const Graph& optimized, const Recipe& recipe, const Te
   }
   if (recipe.quantize == "fp16") {
     techniques.push_back({{"name", "fp16"}, {"weights", round_weights_to_fp16(g)}});
+  }
+  if (recipe.quantize == "int4") {
+    Int4Options options;
+    options.block = recipe.block;
+    options.calibration = calibration;
+    const Int4Report r = quantize_int4_weights(g, options);
+    int64_t gptq = 0;
+    for (auto& l : r.layers) gptq += l.gptq;
+    techniques.push_back({{"name", "int4"},
+                          {"block", recipe.block},
+                          {"method", calibration.defined() ? "gptq" : "round-to-nearest"},
+                          {"layers", r.layers.size()},
+                          {"gptq_layers", gptq},
+                          {"weights", r.weights}});
   }
   if (recipe.quantize == "int8") {
     Int8Options options;

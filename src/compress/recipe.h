@@ -1,5 +1,5 @@
 // A compression recipe: which techniques to apply, in the one order they compose in
-// (prune, then cluster, then fp16 or int8; entropy coding is the artifact writer's), and
+// (prune, then cluster, then fp16, int8 or int4; entropy coding is the artifact writer's), and
 // the function that applies one to an optimized float graph. `pith compress` runs one
 // recipe; the deploy planner runs many and compares them.
 #pragma once
@@ -15,8 +15,9 @@
 namespace pith {
 
 struct Recipe {
-  std::string quantize;  // "", "fp16" or "int8"
+  std::string quantize;  // "", "fp16", "int8" or "int4" (weight-only, GPTQ with calibration)
   int weight_bits = 8;   // int8: 8, or 7 (weights in [-64, 64])
+  int64_t block = 32;    // int4: weights per float16 scale (32, 64, 128)
   CalibrationMethod method = CalibrationMethod::MinMax;
   double percentile = 99.99;
   std::set<std::string> keep_float;  // int8: nodes left in float (mixed precision)

@@ -27,6 +27,13 @@ std::vector<CandidateSpec> first_round(bool have_calibration) {
     int8.entropy = true;
     out.push_back({int8, "int8 with its tensors zstd-coded (decoded at load)"});
   }
+  for (int64_t block : {32, 128}) {
+    Recipe int4;
+    int4.quantize = "int4";
+    int4.block = block;
+    out.push_back({int4, std::string("4-bit weights in blocks of ") + std::to_string(block) +
+                             (have_calibration ? " (GPTQ)" : " (round to nearest)") + ", computed in fp32"});
+  }
   for (int k : {16, 8}) {
     Recipe c;
     c.cluster = k;

@@ -1,5 +1,5 @@
 // The deploy search space: which compressions the planner tries, and why each is there.
-// Every target gets the same first round (fp32, fp16, int8, clustering, pruning combined
+// Every target gets the same first round (fp32, fp16, int8, int4, clustering, pruning combined
 // with int8 or clustering, entropy coding); the planner adds mixed-precision int8 rounds
 // when plain int8 misses the accuracy floor (deploy/planner.cpp).
 #pragma once

@@ -133,9 +133,10 @@ void measure(Candidate& c, size_t index, const Context& ctx) {
   c.weight_bytes = graph->weight_bytes();
   if (o.target.is_mcu()) {
     // Bare metal: weights stay in flash where the artifact stores them as they are run
-    // (fp32, int8); coded forms (zstd, palettes, halves) must be decoded into RAM first.
-    const bool decoded = ws.stored_tensor_bytes != ws.tensor_bytes;
-    c.memory_bytes = c.arena_bytes + input_bytes + (decoded ? ws.tensor_bytes : 0);
+    // (fp32, int8); coded forms must be decoded into RAM first: a zstd segment whole, then
+    // palettes, 4-bit blocks and halves to float32.
+    const uint64_t unzstd = c.recipe.entropy ? ws.tensor_bytes : 0;
+    c.memory_bytes = c.arena_bytes + input_bytes + unzstd + ws.decoded_tensor_bytes;
     c.memory_measured = false;
   } else if (heap_held >= c.arena_bytes && heap_held > 0) {
     c.memory_bytes = heap_held + c.artifact_bytes;  // + the mapped file, all of it touched

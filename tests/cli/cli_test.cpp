@@ -264,6 +264,8 @@ TEST(CliErrors, CompressRejectsBadCalibrationAndOptionsWithoutWritingAnything) {
   check(base + calib + " --calibration-method median", {"unknown calibration method 'median'"});
   check(base, {"needs --calibration"});
   check("compress " + default_model() + " -o " + out.string() + " --quantize int3" + calib, {"--quantize int3"});
+  check("compress " + default_model() + " -o " + out.string() + " --quantize dynamic-int8" + calib,
+        {"dynamic-int8 is not built yet"});
   check(base + calib + " --weight-bits 9", {"--weight-bits must be 7 or 8"});
   check(base + calib + " --percentile 20", {"--percentile must be a number in (50, 100]"});
   check("compress " + default_model() + " -o " + (scratch() / "x.bin").string() + " --quantize int8" + calib,
@@ -286,6 +288,13 @@ TEST(CliErrors, CompressRejectsBadCalibrationAndOptionsWithoutWritingAnything) {
         {"--quantize fp16 needs a .pith output"});
   check_pith("--prune 0.5 --calibration " + npy("prune_calib.npy", pith::Tensor(pith::DType::Float32, {4, 3, 28, 28})),
              {"calibration", "dimension 1 = 1"});
+  check("compress " + default_model() + " -o " + out.string() + " --quantize int4",
+        {"--quantize int4 needs a .pith output"});
+  check_pith("--quantize int4 --block 48", {"--block must be 32, 64 or 128, got 48"});
+  check_pith("--quantize int8 --block 64" + calib, {"--block goes with --quantize int4"});
+  check_pith(
+      "--quantize int4 --calibration " + npy("int4_calib.npy", pith::Tensor(pith::DType::Float32, {4, 3, 28, 28})),
+      {"calibration", "dimension 1 = 1"});
   check("compress " + default_model() + " -o " + out.string(), {"nothing to do for an ONNX output"});
   check("compress " + default_model() + " --quantize int8" + calib, {"-o OUT is required"});
   check(base + calib + " --data " + bundled("fashion_cnn_input.npy") + " --labels " +
