@@ -19,6 +19,10 @@ APT_PACKAGES=(
   libsodium-dev
   # device profiles and deploy reports (JSON)
   nlohmann-json3-dev
+  # microcontroller export tests: Cortex-M4 cross compiler, C library, emulator (scripts/test-cortex-m4.sh)
+  gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+  # libFuzzer on the artifact reader (scripts/fuzz-artifact.sh)
+  clang libclang-rt-14-dev
   # data: ONNX backend test suite, Fashion-MNIST
   libonnx-testdata dataset-fashion-mnist
   # tools/ (model export and reference data; never used at run time)

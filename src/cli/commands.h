@@ -25,6 +25,7 @@ int cmd_sign(const std::vector<std::string>& args);
 int cmd_verify(const std::vector<std::string>& args);
 int cmd_deploy(const std::vector<std::string>& args);
 int cmd_profiles(const std::vector<std::string>& args);
+int cmd_export(const std::vector<std::string>& args);
 
 // A minimal option parser: positionals, `--flag`, `--key value` (repeatable).
 struct Args {

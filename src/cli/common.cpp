@@ -214,6 +214,8 @@ const char* kUsage =
     "                                    search compressions under a device's budgets: DIR/model.pith,\n"
     "                                    DIR/report.json and report.html; exit 3 when nothing fits\n"
     "  profiles [NAME] [--json]          the device profiles (RAM, storage, throughput, sources)\n"
+    "  export MODEL --format c -o DIR [--name NAME] | --format onnx -o OUT.onnx\n"
+    "                                    C99 source for microcontrollers (static arena, const weights)\n"
     "\n"
     "  keygen NAME                       Ed25519 key pair NAME.key (secret), NAME.pub\n"
     "  sign MODEL.pith --key NAME.key    sign an artifact; verify MODEL.pith --public-key NAME.pub\n"
@@ -242,6 +244,7 @@ int main(int argc, char** argv) {
     if (cmd == "verify") return cmd_verify(args);
     if (cmd == "deploy") return cmd_deploy(args);
     if (cmd == "profiles") return cmd_profiles(args);
+    if (cmd == "export") return cmd_export(args);
     std::cerr << "pith: unknown command '" << cmd << "'\n" << kUsage;
     return 1;
   } catch (const Error& e) {

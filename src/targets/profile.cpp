@@ -11,7 +11,7 @@
 
 namespace pith::targets {
 
-// Generated at build time from src/targets/profiles/*.json (cmake/embed_profiles.cmake).
+// Generated at build time from src/targets/profiles/*.json (cmake/embed_files.cmake).
 extern const std::vector<std::pair<std::string, std::string>> kBuiltinProfileFiles;
 
 namespace {

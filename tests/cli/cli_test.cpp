@@ -611,3 +611,37 @@ TEST(CliErrors, DeployRejectsBadOptionsAndProfiles) {
   std::ofstream(units) << R"({"name": "x", "description": "d", "kind": "mcu", "ram": "64 parsecs"})";
   expect_error(run_pith("profiles " + units.string()), {"\"ram\"", "unknown unit 'parsecs'"});
 }
+
+TEST(Cli, ExportWritesACSourceAndHeader) {
+  auto [model, images] = tiny_cnn_and_data();
+  const fs::path dir = scratch() / "export_c";
+  Result r = run_pith("export " + model + " --format c -o " + dir.string() + " --name tiny");
+  ASSERT_EQ(r.code, 0) << r.output;
+  for (auto f : {"\"arena_bytes\":", "\"kernels\":[\"activation.c\"", "conv_f32.c", "gemm_f32.c"})
+    EXPECT_NE(r.output.find(f), std::string::npos) << f << " in " << r.output;
+  const std::string h = read_text(dir / "tiny.h"), c = read_text(dir / "tiny.c");
+  EXPECT_NE(h.find("#define TINY_INPUT_ELEMENTS 64"), std::string::npos) << h;
+  EXPECT_NE(h.find("#define TINY_OUTPUT_ELEMENTS 10"), std::string::npos) << h;
+  EXPECT_NE(c.find("int tiny_run(const float* input, float* output) {"), std::string::npos);
+}
+
+TEST(CliErrors, ExportRejectsBadFormatsNamesAndModels) {
+  auto [model, images] = tiny_cnn_and_data();
+  const std::string out = " -o " + (scratch() / "export_bad").string();
+  expect_error(run_pith("export " + model + out), {"--format must be c or onnx, got ''"});
+  expect_error(run_pith("export " + model + " --format rust" + out), {"--format must be c or onnx, got 'rust'"});
+  expect_error(run_pith("export " + model + " --format c"), {"-o is required"});
+  expect_error(run_pith("export " + model + " --format c -o " + images), {"exists and is not a directory"});
+  expect_error(run_pith("export " + model + " --format c --name 3d" + out), {"'3d' is not a C identifier"});
+  expect_error(run_pith("export " + model + " --format onnx -o " + (scratch() / "x.txt").string()),
+               {"must end in .onnx"});
+  // A model with an operator the C export has no kernel for.
+  onnx::GraphProto g;
+  g.set_name("soft");
+  *g.add_input() = tensor_value("X", onnx::TensorProto::FLOAT, {1, 10});
+  *g.add_output() = tensor_value("Y", onnx::TensorProto::FLOAT, {1, 10});
+  *g.add_node() = node("Softmax", "probabilities", {"X"}, {"Y"});
+  expect_error(run_pith("export " + save("softmax.onnx", g) + " --format c" + out),
+               {"C export cannot handle 1 node(s)", "probabilities", "no C kernel for this operator"});
+  EXPECT_FALSE(fs::exists(scratch() / "export_bad" / "model.c"));
+}

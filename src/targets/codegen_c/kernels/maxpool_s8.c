@@ -1,0 +1,2 @@
+/* MaxPool, int8 (maxpool.c). */
+PITH_MAXPOOL(pith_maxpool_s8, int8_t)
