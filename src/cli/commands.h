@@ -27,7 +27,8 @@ int cmd_deploy(const std::vector<std::string>& args);
 int cmd_profiles(const std::vector<std::string>& args);
 int cmd_export(const std::vector<std::string>& args);
 
-// A minimal option parser: positionals, `--flag`, `--key value` (repeatable).
+// A minimal option parser: positionals, `--flag`, `--key value` (repeatable); `-o` stands
+// for `--output` where that is an option.
 struct Args {
   std::vector<std::string> positional;
   std::map<std::string, std::vector<std::string>> options;

@@ -21,7 +21,8 @@ Args Args::parse(const std::vector<std::string>& argv, const std::vector<std::st
     return std::find(v.begin(), v.end(), s) != v.end();
   };
   for (size_t i = 0; i < argv.size(); ++i) {
-    const std::string& s = argv[i];
+    // -o is --output for every command that takes one.
+    const std::string s = argv[i] == "-o" && contains(valued, "output") ? std::string("--output") : argv[i];
     if (s.rfind("--", 0) == 0 && s.size() > 2) {
       std::string key = s.substr(2), value;
       bool inline_value = false;

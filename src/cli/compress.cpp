@@ -50,10 +50,8 @@ int cmd_compress(const std::vector<std::string>& argv) {
       "       [--calibration-method minmax|percentile|entropy|mse] [--percentile P] [--weight-bits 8|7]]\n"
       "       [--prune S [--prune-allocation uniform|global|erk] | --prune-pattern 2:4] [--cluster K] [--entropy]\n"
       "       [--data X.npy [--labels Y.npy]] [--report R.json] [--threads N]";
-  std::vector<std::string> normalized;
-  for (auto& a : argv) normalized.push_back(a == "-o" ? "--output" : a);
   Args args =
-      Args::parse(normalized,
+      Args::parse(argv,
                   {"output", "quantize", "calibration", "calibration-method", "percentile", "data", "labels", "report",
                    "threads", "batch", "weight-bits", "prune", "prune-pattern", "cluster", "prune-allocation", "block"},
                   {"entropy"});

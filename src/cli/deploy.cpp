@@ -60,10 +60,8 @@ int cmd_deploy(const std::vector<std::string>& argv) {
       "       [--max-energy-mj E] [--min-accuracy A] [--max-accuracy-drop D] [--optimize speed|size|balanced]\n"
       "       --data X.npy [--labels Y.npy] [--calibration C.npy] -o DIR\n"
       "       (sizes in MiB; accuracy in percent: top-1 with --labels, agreement with fp32 without)";
-  std::vector<std::string> normalized;
-  for (auto& a : argv) normalized.push_back(a == "-o" ? "--output" : a);
   Args args =
-      Args::parse(normalized,
+      Args::parse(argv,
                   {"output", "target", "max-size-mb", "max-memory-mb", "max-latency-ms", "max-energy-mj",
                    "min-accuracy", "max-accuracy-drop", "optimize", "data", "labels", "calibration", "iterations"},
                   {});

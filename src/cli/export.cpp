@@ -19,9 +19,7 @@ int cmd_export(const std::vector<std::string>& argv) {
   const char* usage =
       "usage: pith export MODEL --format c -o DIR [--name NAME]\n"
       "       pith export MODEL --format onnx -o OUT.onnx";
-  std::vector<std::string> normalized;
-  for (auto& a : argv) normalized.push_back(a == "-o" ? "--output" : a);
-  Args args = Args::parse(normalized, {"output", "format", "name"}, {});
+  Args args = Args::parse(argv, {"output", "format", "name"}, {});
   PITH_CHECK(args.positional.size() == 1, usage);
   const std::string model_path = args.positional[0], out = args.get("output"), format = args.get("format");
   PITH_CHECK(!out.empty(), "-o is required\n", usage);

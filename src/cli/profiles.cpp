@@ -23,24 +23,6 @@ std::string size_text(uint64_t b) {
   return buf;
 }
 
-nlohmann::json to_json(const targets::DeviceProfile& p) {
-  return {{"name", p.name},
-          {"description", p.description},
-          {"kind", p.kind},
-          {"resource_class", p.resource_class()},
-          {"ram_bytes", p.ram_bytes},
-          {"storage_bytes", p.storage_bytes},
-          {"cores", p.cores},
-          {"clock_mhz", p.clock_mhz},
-          {"isa", p.isa},
-          {"fp32_gflops_per_core", p.fp32_gflops_per_core},
-          {"int8_gops_per_core", p.int8_gops_per_core},
-          {"memory_bandwidth_gbs", p.memory_bandwidth_gbs},
-          {"power_w", p.power_w},
-          {"origin", p.origin},
-          {"sources", p.sources}};
-}
-
 }  // namespace
 
 int cmd_profiles(const std::vector<std::string>& argv) {
@@ -49,7 +31,7 @@ int cmd_profiles(const std::vector<std::string>& argv) {
   if (args.positional.size() == 1) {
     const targets::DeviceProfile p = targets::find_profile(args.positional[0]);
     if (args.flag("json")) {
-      std::cout << to_json(p).dump(2) << "\n";
+      std::cout << targets::profile_json(p).dump(2) << "\n";
       return 0;
     }
     std::cout << p.name << ": " << p.description << "\n"
@@ -65,8 +47,8 @@ int cmd_profiles(const std::vector<std::string>& argv) {
   }
   const auto& all = targets::builtin_profiles();
   if (args.flag("json")) {
-    nlohmann::json j = nlohmann::json::array();
-    for (auto& p : all) j.push_back(to_json(p));
+    nlohmann::ordered_json j = nlohmann::ordered_json::array();
+    for (auto& p : all) j.push_back(targets::profile_json(p));
     std::cout << j.dump(2) << "\n";
     return 0;
   }

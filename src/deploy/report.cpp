@@ -23,21 +23,7 @@ const char* status_of(const Plan& plan, size_t i) {
 
 json report_json(const Plan& plan, const DeployOptions& o, const ReportContext& ctx) {
   const targets::DeviceProfile& p = o.target;
-  json target = {{"name", p.name},
-                 {"description", p.description},
-                 {"kind", p.kind},
-                 {"resource_class", p.resource_class()},
-                 {"ram_bytes", p.ram_bytes},
-                 {"storage_bytes", p.storage_bytes},
-                 {"cores", p.cores},
-                 {"clock_mhz", p.clock_mhz},
-                 {"isa", p.isa},
-                 {"fp32_gflops_per_core", p.fp32_gflops_per_core},
-                 {"int8_gops_per_core", p.int8_gops_per_core},
-                 {"memory_bandwidth_gbs", p.memory_bandwidth_gbs},
-                 {"power_w", p.power_w},
-                 {"origin", p.origin},
-                 {"sources", p.sources}};
+  const json target = targets::profile_json(p);
   const Budgets& b = o.budgets;
   json budgets = {{"max_size_bytes", optional_number(b.max_size_bytes)},
                   {"max_memory_bytes", optional_number(b.max_memory_bytes)},

@@ -117,6 +117,24 @@ DeviceProfile parse_profile(const std::string& json_text, const std::string& ori
   return p;
 }
 
+nlohmann::ordered_json profile_json(const DeviceProfile& p) {
+  return {{"name", p.name},
+          {"description", p.description},
+          {"kind", p.kind},
+          {"resource_class", p.resource_class()},
+          {"ram_bytes", p.ram_bytes},
+          {"storage_bytes", p.storage_bytes},
+          {"cores", p.cores},
+          {"clock_mhz", p.clock_mhz},
+          {"isa", p.isa},
+          {"fp32_gflops_per_core", p.fp32_gflops_per_core},
+          {"int8_gops_per_core", p.int8_gops_per_core},
+          {"memory_bandwidth_gbs", p.memory_bandwidth_gbs},
+          {"power_w", p.power_w},
+          {"origin", p.origin},
+          {"sources", p.sources}};
+}
+
 const std::vector<DeviceProfile>& builtin_profiles() {
   static const std::vector<DeviceProfile> profiles = [] {
     std::vector<DeviceProfile> out;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,10 @@ struct DeviceProfile {
   // else high: the lowest class whose two limits the device is under.
   std::string resource_class() const;
 };
+
+// Every field, the derived resource class and where it came from, as JSON (pith profiles
+// --json, the deploy report).
+nlohmann::ordered_json profile_json(const DeviceProfile& p);
 
 // Parses one profile; an Error names `origin` and the field that is missing or wrong.
 DeviceProfile parse_profile(const std::string& json_text, const std::string& origin);

@@ -152,49 +152,33 @@ class Emitter {
     return "@" + std::to_string(buffers_.size() - 1) + ":" + c_type(t) + "@";
   }
 
-  // A constant array for an initializer (once), as the given C type.
-  std::string constant(const std::string& v, const char* type) {
-    const std::string key = v + ":" + type;
-    auto it = const_names_.find(key);
+  // A `static const TYPE kN[n]` array of the values value(i) writes (as C literals);
+  // returns its name. Empty arrays get one 0 (C has no zero-length arrays).
+  template <typename F>
+  std::string array(const std::string& type, int64_t n, F&& value) {
+    const std::string name = "k" + std::to_string(arrays_++);
+    constants_ << "static const " << type << " " << name << "[" << std::max<int64_t>(n, 1) << "] = {";
+    for (int64_t i = 0; i < n; ++i) constants_ << (i ? "," : "") << (i % 16 == 0 ? "\n  " : "") << value(i);
+    constants_ << (n == 0 ? "0" : "") << "};\n";
+    weight_bytes_ += uint64_t(std::max<int64_t>(n, 1)) * (type == "float" || type == "int32_t" ? 4u : 1u);
+    return name;
+  }
+  // An initializer as an array of the given C type, emitted once.
+  std::string constant(const std::string& v, const std::string& type) {
+    auto it = const_names_.find(v + ":" + type);
     if (it != const_names_.end()) return it->second;
     const Tensor* t = init(v);
     PITH_CHECK(t != nullptr, "C export: '", v, "' must be a constant");
-    const std::string name = "k" + std::to_string(const_names_.size());
-    const_names_[key] = name;
-    const std::string ty = type;
-    std::ostringstream s;
-    s << "static const " << ty << " " << name << "[" << std::max<int64_t>(t->numel(), 1) << "] = {";
-    for (int64_t i = 0; i < t->numel(); ++i) {
-      s << (i ? "," : "") << (i % 16 == 0 ? "\n  " : "");
-      if (ty == "float")
-        s << c_float(float(t->as_double(i)));
-      else
-        s << c_int(t->as_int64(i));
-    }
-    if (t->numel() == 0) s << "0";
-    s << "};\n";
-    weight_bytes_ += uint64_t(std::max<int64_t>(t->numel(), 1)) * (ty == "float" || ty == "int32_t" ? 4u : 1u);
-    constants_ << s.str();
-    return name;
+    const std::string name = type == "float"
+                                 ? array(type, t->numel(), [&](int64_t i) { return c_float(float(t->as_double(i))); })
+                                 : array(type, t->numel(), [&](int64_t i) { return c_int(t->as_int64(i)); });
+    return const_names_[v + ":" + type] = name;
   }
-  // A constant array of computed values.
   std::string constant_values(const std::vector<float>& v) {
-    const std::string name = "k" + std::to_string(const_names_.size());
-    const_names_["@computed" + name] = name;
-    constants_ << "static const float " << name << "[" << v.size() << "] = {";
-    for (size_t i = 0; i < v.size(); ++i) constants_ << (i ? "," : "") << (i % 16 == 0 ? "\n  " : "") << c_float(v[i]);
-    constants_ << "};\n";
-    weight_bytes_ += v.size() * 4;
-    return name;
+    return array("float", int64_t(v.size()), [&](int64_t i) { return c_float(v[size_t(i)]); });
   }
   std::string constant_ints(const std::vector<int64_t>& v) {
-    const std::string name = "k" + std::to_string(const_names_.size());
-    const_names_["@computed" + name] = name;
-    constants_ << "static const int32_t " << name << "[" << v.size() << "] = {";
-    for (size_t i = 0; i < v.size(); ++i) constants_ << (i ? "," : "") << (i % 16 == 0 ? "\n  " : "") << c_int(v[i]);
-    constants_ << "};\n";
-    weight_bytes_ += v.size() * 4;
-    return name;
+    return array("int32_t", int64_t(v.size()), [&](int64_t i) { return c_int(v[size_t(i)]); });
   }
 
   std::string act_struct(const Node& n) {
@@ -543,7 +527,7 @@ class Emitter {
   std::vector<std::string> unsupported_;
   uint64_t weight_bytes_ = 0;
   int64_t input_elements_ = 0, output_elements_ = 0;
-  int acts_ = 0, convs_ = 0, qouts_ = 0;
+  int acts_ = 0, convs_ = 0, qouts_ = 0, arrays_ = 0;
 };
 
 }  // namespace
