@@ -63,6 +63,16 @@ class Reader {
  public:
   Reader(const std::string& path, std::vector<Bytes> segments) : path_(path), segments_(std::move(segments)) {}
 
+  // The FlatBuffers verifier checks a vector's length word (4-byte aligned) but not that
+  // 8-byte elements are 8-byte aligned: a damaged file must not make us load them misaligned.
+  // (Empty vectors are exempt: the builder does not align them, and nothing is loaded.)
+  template <typename T>
+  const flatbuffers::Vector<T>* aligned(const flatbuffers::Vector<T>* v, const std::string& what) {
+    PITH_CHECK(!v || v->size() == 0 || reinterpret_cast<uintptr_t>(v->data()) % alignof(T) == 0, path_, ": corrupt (",
+               what, " misaligned)");
+    return v;
+  }
+
   Tensor tensor(const fb::TensorRef* r, const std::string& where) {
     PITH_CHECK(r, path_, ": ", where, ": missing tensor");
     const std::string name = r->name() ? r->name()->str() : "";
@@ -71,7 +81,7 @@ class Reader {
     PITH_CHECK(dtype_is_storable(dtype), path_, ": ", at, ": element type ", r->dtype(), " is not supported");
     Shape shape;
     uint64_t numel = 1;
-    if (r->shape())
+    if (aligned(r->shape(), at + " shape"))
       for (int64_t d : *r->shape()) {
         PITH_CHECK(d >= 0 && d < (int64_t(1) << 40), path_, ": ", at, ": bad dimension ", d);
         shape.push_back(d);
@@ -175,7 +185,7 @@ class Reader {
     if (a->t()) out.t = tensor(a->t(), where);
     if (a->g()) out.g = std::make_shared<Graph>(graph(a->g(), where));
     if (a->floats()) out.floats.assign(a->floats()->begin(), a->floats()->end());
-    if (a->ints()) out.ints.assign(a->ints()->begin(), a->ints()->end());
+    if (aligned(a->ints(), where + " attribute ints")) out.ints.assign(a->ints()->begin(), a->ints()->end());
     if (a->strings())
       for (auto* s : *a->strings()) out.strings.push_back(s->str());
     if (a->tensors())
