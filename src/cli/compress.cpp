@@ -48,13 +48,14 @@ int cmd_compress(const std::vector<std::string>& argv) {
       "usage: pith compress MODEL -o OUT.pith|OUT.onnx [--quantize fp16 | --quantize int4 [--block 32|64|128]\n"
       "       [--calibration X.npy] | --quantize int8 --calibration X.npy\n"
       "       [--calibration-method minmax|percentile|entropy|mse] [--percentile P] [--weight-bits 8|7]]\n"
-      "       [--prune S [--prune-allocation uniform|global|erk] | --prune-pattern 2:4] [--cluster K] [--entropy]\n"
+      "       [--low-rank E] [--prune S [--prune-allocation uniform|global|erk] | --prune-pattern 2:4] [--cluster K]\n"
+      "       [--entropy]\n"
       "       [--data X.npy [--labels Y.npy]] [--report R.json] [--threads N]";
-  Args args =
-      Args::parse(argv,
-                  {"output", "quantize", "calibration", "calibration-method", "percentile", "data", "labels", "report",
-                   "threads", "batch", "weight-bits", "prune", "prune-pattern", "cluster", "prune-allocation", "block"},
-                  {"entropy"});
+  Args args = Args::parse(
+      argv,
+      {"output", "quantize", "calibration", "calibration-method", "percentile", "data", "labels", "report", "threads",
+       "batch", "weight-bits", "prune", "prune-pattern", "cluster", "prune-allocation", "block", "low-rank"},
+      {"entropy"});
   PITH_CHECK(args.positional.size() == 1, usage);
   const std::string model_path = args.positional[0], out = args.get("output");
   PITH_CHECK(!out.empty(), "-o OUT is required\n", usage);
@@ -68,8 +69,8 @@ int cmd_compress(const std::vector<std::string>& argv) {
   const bool fp16 = quantize == "fp16", int8 = quantize == "int8", int4 = quantize == "int4";
   PITH_CHECK(!fp16 || to_pith, "--quantize fp16 needs a .pith output (it stores the weights in 16 bits)");
   PITH_CHECK(!int4 || to_pith, "--quantize int4 needs a .pith output (it stores the weights in 4-bit blocks)");
-  PITH_CHECK(to_pith || !quantize.empty() || !args.get("prune").empty(),
-             "nothing to do for an ONNX output: give --quantize int8 or --prune S\n", usage);
+  PITH_CHECK(to_pith || !quantize.empty() || !args.get("prune").empty() || !args.get("low-rank").empty(),
+             "nothing to do for an ONNX output: give --quantize int8, --prune S or --low-rank E\n", usage);
   Recipe recipe;
   recipe.quantize = quantize;
   recipe.entropy = entropy;
@@ -98,6 +99,13 @@ int cmd_compress(const std::vector<std::string>& argv) {
                "--prune-allocation must be uniform, global or erk, got '", prune.allocation, "'");
   }
   recipe.prune = pruning;
+  if (!args.get("low-rank").empty()) {
+    const std::string v = args.get("low-rank");
+    char* end = nullptr;
+    recipe.low_rank = std::strtod(v.c_str(), &end);
+    PITH_CHECK(end && *end == '\0' && recipe.low_rank > 0 && recipe.low_rank <= 1,
+               "--low-rank is the fraction of each layer's energy to keep, in (0, 1], got '", v, "'");
+  }
   const bool clustering = !args.get("cluster").empty();
   if (clustering) {
     recipe.cluster = int(args.get_int("cluster", 16, 0));

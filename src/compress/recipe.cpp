@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "compress/lowrank.h"
 #include "compress/quantize/fp16.h"
 #include "compress/quantize/int4.h"
 #include "core/block_q4.h"
@@ -14,6 +15,10 @@ std::string Recipe::label() const {
   std::string s;
   auto add = [&](const std::string& part) { s += (s.empty() ? "" : " + ") + part; };
   char buf[64];
+  if (low_rank > 0) {
+    std::snprintf(buf, sizeof buf, "low-rank %.2f", low_rank);
+    add(buf);
+  }
   if (prune) {
     if (pruning.pattern == "2:4") {
       add("prune 2:4");
@@ -45,6 +50,7 @@ void Recipe::validate(bool have_calibration) const {
   PITH_CHECK(cluster == 0 || quantize.empty(),
              "clustering keeps float weights (stored as a palette); it does not combine with quantization");
   PITH_CHECK(quantize != "int8" || have_calibration, "int8 needs calibration samples");
+  PITH_CHECK(low_rank >= 0 && low_rank <= 1, "low-rank energy must be in (0, 1], got ", low_rank);
   if (prune) {
     PITH_CHECK(pruning.pattern == "unstructured" || pruning.pattern == "2:4", "unknown prune pattern '",
                pruning.pattern, "'");
@@ -58,6 +64,21 @@ RecipeResult apply_recipe(const Graph& optimized, const Recipe& recipe, const Te
   RecipeResult result;
   Graph g = optimized;
   nlohmann::ordered_json techniques = nlohmann::ordered_json::array();
+  if (recipe.low_rank > 0) {
+    LowRankOptions options;
+    options.energy = recipe.low_rank;
+    const LowRankReport r = factorize_low_rank(g, options);
+    nlohmann::ordered_json layers = nlohmann::ordered_json::array();
+    for (auto& l : r.layers)
+      layers.push_back(
+          {{"node", l.node}, {"shape", {l.outputs, l.inputs}}, {"rank", l.rank}, {"energy", l.energy_kept}});
+    techniques.push_back({{"name", "low_rank"},
+                          {"energy", recipe.low_rank},
+                          {"factorized", layers},
+                          {"kept_whole", r.kept.size()},
+                          {"weights_before", r.weights_before},
+                          {"weights_after", r.weights_after}});
+  }
   if (recipe.prune) {
     PruneOptions options = recipe.pruning;
     options.calibration = calibration;

@@ -1,5 +1,5 @@
 // A compression recipe: which techniques to apply, in the one order they compose in
-// (prune, then cluster, then fp16, int8 or int4; entropy coding is the artifact writer's), and
+// (low-rank, prune, cluster, then fp16, int8 or int4; entropy coding is the artifact writer's), and
 // the function that applies one to an optimized float graph. `pith compress` runs one
 // recipe; the deploy planner runs many and compares them.
 #pragma once
@@ -24,6 +24,7 @@ struct Recipe {
   bool prune = false;
   PruneOptions pruning;  // its calibration field is filled from apply_recipe's samples
   int cluster = 0;       // 0: none; else k in [2, 256]
+  double low_rank = 0;   // 0: none; else the energy (fraction of sum sigma^2) each factorized layer keeps
   bool entropy = false;  // zstd-code the artifact's tensors
 
   // Short and readable, e.g. "prune 0.80 erk + cluster 16 + zstd", "int8 (2 float)".

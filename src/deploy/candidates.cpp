@@ -34,6 +34,14 @@ std::vector<CandidateSpec> first_round(bool have_calibration) {
     out.push_back({int4, std::string("4-bit weights in blocks of ") + std::to_string(block) +
                              (have_calibration ? " (GPTQ)" : " (round to nearest)") + ", computed in fp32"});
   }
+  Recipe low_rank;
+  low_rank.low_rank = 0.9;
+  out.push_back({low_rank, "truncated SVD keeping 90 % of each layer's energy, where that shrinks it"});
+  if (have_calibration) {
+    low_rank.quantize = "int8";
+    low_rank.entropy = true;
+    out.push_back({low_rank, "the factorized layers, then int8 and zstd"});
+  }
   for (int k : {16, 8}) {
     Recipe c;
     c.cluster = k;

@@ -123,7 +123,12 @@ std::string num(double v, int digits = 3) {
   return s.str();
 }
 
-std::string kib(double bytes) { return num(bytes / 1024.0, 4) + " KiB"; }
+// Bytes in the unit that reads best: KiB, MiB or GiB.
+std::string kib(double bytes) {
+  if (bytes >= 1024.0 * 1024 * 1024) return num(bytes / (1024.0 * 1024 * 1024), 4) + " GiB";
+  if (bytes >= 1024.0 * 1024) return num(bytes / (1024.0 * 1024), 4) + " MiB";
+  return num(bytes / 1024.0, 4) + " KiB";
+}
 
 const char* colour(const std::string& status) {
   if (status == "chosen") return "#1a9850";

@@ -291,6 +291,8 @@ TEST(CliErrors, CompressRejectsBadCalibrationAndOptionsWithoutWritingAnything) {
   check("compress " + default_model() + " -o " + out.string() + " --quantize int4",
         {"--quantize int4 needs a .pith output"});
   check_pith("--quantize int4 --block 48", {"--block must be 32, 64 or 128, got 48"});
+  check_pith("--low-rank 1.5", {"--low-rank is the fraction of each layer's energy to keep, in (0, 1]"});
+  check_pith("--low-rank 0", {"--low-rank is the fraction"});
   check_pith("--quantize int8 --block 64" + calib, {"--block goes with --quantize int4"});
   check_pith(
       "--quantize int4 --calibration " + npy("int4_calib.npy", pith::Tensor(pith::DType::Float32, {4, 3, 28, 28})),
