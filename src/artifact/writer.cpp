@@ -98,10 +98,11 @@ class Writer {
       while ((size_t(1) << bits) < codebook.size()) ++bits;
     }
     if (bits == 0 || bits > 4) {  // 4-bit blocks beat palettes of more than 16 values
-      if (t.dtype() == DType::Float32 && t.rank() >= 2 && t.numel() >= 256 && t.dim(0) > 0) {
+      // From 64 weights: small models are mostly small tensors (depthwise and 1x1 kernels).
+      if (t.dtype() == DType::Float32 && t.rank() >= 2 && t.numel() >= 64 && t.dim(0) > 0) {
         const int64_t rows = t.dim(0), K = t.numel() / rows;
         // The smallest exact one: short rows pad a long block more than a short block costs.
-        std::vector<int64_t> blocks = {32, 64, 128};
+        std::vector<int64_t> blocks = {16, 32, 64, 128};
         std::sort(blocks.begin(), blocks.end(),
                   [&](int64_t a, int64_t b) { return q4_encoded_bytes(rows, K, a) < q4_encoded_bytes(rows, K, b); });
         for (int64_t block : blocks) {

@@ -1,4 +1,4 @@
-// pith compress MODEL -o OUT.pith|OUT.onnx [--quantize fp16 | --quantize int4 [--block 32|64|128]
+// pith compress MODEL -o OUT.pith|OUT.onnx [--quantize fp16 | --quantize int4 [--block 16|32|64|128]
 //               [--calibration X.npy] | --quantize int8 --calibration X.npy
 //               [--calibration-method minmax|percentile|entropy|mse] [--percentile P]
 //               [--weight-bits 8|7]] [--entropy] [--data X.npy [--labels Y.npy]]
@@ -45,7 +45,7 @@ std::string utc_now() {
 
 int cmd_compress(const std::vector<std::string>& argv) {
   const char* usage =
-      "usage: pith compress MODEL -o OUT.pith|OUT.onnx [--quantize fp16 | --quantize int4 [--block 32|64|128]\n"
+      "usage: pith compress MODEL -o OUT.pith|OUT.onnx [--quantize fp16 | --quantize int4 [--block 16|32|64|128]\n"
       "       [--calibration X.npy] | --quantize int8 --calibration X.npy\n"
       "       [--calibration-method minmax|percentile|entropy|mse] [--percentile P] [--weight-bits 8|7]]\n"
       "       [--low-rank E] [--prune S [--prune-allocation uniform|global|erk] | --prune-pattern 2:4] [--cluster K]\n"
@@ -76,7 +76,7 @@ int cmd_compress(const std::vector<std::string>& argv) {
   recipe.entropy = entropy;
   recipe.block = args.get_int("block", 32, 1);
   PITH_CHECK(args.get("block").empty() || int4, "--block goes with --quantize int4");
-  PITH_CHECK(valid_q4_block(recipe.block), "--block must be 32, 64 or 128, got ", recipe.block);
+  PITH_CHECK(valid_q4_block(recipe.block), "--block must be 16, 32, 64 or 128, got ", recipe.block);
   PruneOptions& prune = recipe.pruning;
   const bool pruning = !args.get("prune").empty() || !args.get("prune-pattern").empty();
   if (pruning) {

@@ -290,7 +290,7 @@ TEST(CliErrors, CompressRejectsBadCalibrationAndOptionsWithoutWritingAnything) {
              {"calibration", "dimension 1 = 1"});
   check("compress " + default_model() + " -o " + out.string() + " --quantize int4",
         {"--quantize int4 needs a .pith output"});
-  check_pith("--quantize int4 --block 48", {"--block must be 32, 64 or 128, got 48"});
+  check_pith("--quantize int4 --block 48", {"--block must be 16, 32, 64 or 128, got 48"});
   check_pith("--low-rank 1.5", {"--low-rank is the fraction of each layer's energy to keep, in (0, 1]"});
   check_pith("--low-rank 0", {"--low-rank is the fraction"});
   check_pith("--quantize int8 --block 64" + calib, {"--block goes with --quantize int4"});

@@ -24,7 +24,7 @@ double output_sqnr(const Graph& g, const Graph& base, const Tensor& x) {
 
 TEST(QuantizeInt4, WeightsLandOnTheBlockGridAndTheArtifactStoresThemInFourBits) {
   const Graph base = small_cnn();
-  for (int64_t block : {32, 64, 128}) {
+  for (int64_t block : {16, 32, 64, 128}) {
     Graph g = base;
     Int4Options options;
     options.block = block;
@@ -32,19 +32,22 @@ TEST(QuantizeInt4, WeightsLandOnTheBlockGridAndTheArtifactStoresThemInFourBits) 
     const Int4Report report = quantize_int4_weights(g, options);
     ASSERT_EQ(report.layers.size(), 3u);
     for (auto& l : report.layers) EXPECT_TRUE(l.gptq) << l.node;
-    for (const char* name : {"w1", "w2", "w3"}) {
-      const Tensor& w = g.initializers.at(name);
-      const int64_t rows = w.dim(0), K = w.numel() / rows;
-      std::vector<uint8_t> bytes(size_t(q4_encoded_bytes(rows, K, block)));
-      EXPECT_TRUE(encode_q4(w.data<float>(), rows, K, block, bytes.data())) << name << " block " << block;
+    const char* names[] = {"w1", "w2", "w3"};  // conv, fc1, fc2, as the report lists them
+    for (size_t i = 0; i < 3; ++i) {
+      const Tensor& w = g.initializers.at(names[i]);
+      const int64_t rows = w.dim(0), K = w.numel() / rows, b = report.layers[i].block;
+      EXPECT_LE(b, block);
+      std::vector<uint8_t> bytes(size_t(q4_encoded_bytes(rows, K, b)));
+      EXPECT_TRUE(encode_q4(w.data<float>(), rows, K, b, bytes.data())) << names[i] << " block " << b;
     }
+    EXPECT_EQ(report.layers[2].block, 16);  // fc2's rows hold 16 weights
     const std::string path = (std::filesystem::temp_directory_path() / "pith_int4_test.pith").string();
     const artifact::WriteStats stats = artifact::write_file(g, path);
-    // w2 (16 x 288) is coded (w1 and w3, under 256 weights, are not): 19,444 bytes of
-    // float32 tensors become at most 576 + 2,720 (w2 in blocks of 64 or 32) + 320 + 116
-    // bytes, plus alignment.
-    EXPECT_EQ(stats.decoded_tensor_bytes, 16u * 288 * 4);
-    EXPECT_LT(stats.tensor_bytes, 4000u) << block;
+    // The three weights are coded (the biases, under 64 values, are not): 19,444 bytes of
+    // float32 tensors become at most 8 x 18 (w1 rows of 18) + 2,720 (w2) + 5 x 18 (w3 rows
+    // of 16) + 116 bytes, plus alignment.
+    EXPECT_EQ(stats.decoded_tensor_bytes, (144u + 4608 + 80) * 4);
+    EXPECT_LT(stats.tensor_bytes, 3300u) << block;
     artifact::Artifact a = artifact::read_file(path);
     Tensor x = images(8, 9);
     Session s1(std::make_shared<Graph>(g)), s2(std::make_shared<Graph>(a.graph));

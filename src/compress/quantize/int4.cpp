@@ -66,7 +66,7 @@ void quantize_layer(std::vector<double>& W, int64_t rows, int64_t K, int64_t r0,
 }  // namespace
 
 Int4Report quantize_int4_weights(Graph& g, const Int4Options& options) {
-  PITH_CHECK(valid_q4_block(options.block), "int4 blocks must hold 32, 64 or 128 weights, got ", options.block);
+  PITH_CHECK(valid_q4_block(options.block), "int4 blocks must hold 16, 32, 64 or 128 weights, got ", options.block);
   Int4Report report;
   const std::vector<WeightLayout> layers = weight_layers(g);
   for (const WeightLayout& l : layers) {
@@ -78,6 +78,10 @@ Int4Report quantize_int4_weights(Graph& g, const Int4Options& options) {
       for (int64_t k = 0; k < K; ++k) W[size_t(r * K + k)] = w.data<float>()[r * l.row_stride + k * l.k_stride];
     // A [K, N] weight's blocks run along its rows in memory, that is along outputs here.
     const bool blocks_along_k = l.k_stride == 1;
+    const int64_t memory_rows = blocks_along_k ? rows : K, memory_row = blocks_along_k ? K : rows;
+    int64_t block = options.block;  // the block up to the one asked for that stores this layer smallest
+    for (int64_t b = 16; b < options.block; b *= 2)
+      if (q4_encoded_bytes(memory_rows, memory_row, b) < q4_encoded_bytes(memory_rows, memory_row, block)) block = b;
     bool gptq = false;
     Grams grams;
     if (options.calibration.defined()) {
@@ -108,13 +112,13 @@ Int4Report quantize_int4_weights(Graph& g, const Int4Options& options) {
         }
         if (!inverse_upper_cholesky(U, K)) U.clear();  // not positive definite: round to nearest
       }
-      quantize_layer(W, rows, K, gr * group_rows, (gr + 1) * group_rows, blocks_along_k, options.block, U);
+      quantize_layer(W, rows, K, gr * group_rows, (gr + 1) * group_rows, blocks_along_k, block, U);
       gptq = gptq && !U.empty();
     }
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t k = 0; k < K; ++k) w.data<float>()[r * l.row_stride + k * l.k_stride] = float(W[size_t(r * K + k)]);
     g.initializers[l.weight] = w;
-    report.layers.push_back({l.node, w.numel(), gptq});
+    report.layers.push_back({l.node, w.numel(), gptq, block});
     report.weights += w.numel();
   }
   return report;

@@ -20,7 +20,9 @@
 namespace pith {
 
 struct Int4Options {
-  int64_t block = 32;  // 32, 64 or 128
+  // Weights per scale: 16, 32, 64 or 128. A layer whose rows are shorter than that takes
+  // the smaller block that stores it in fewer bytes (a 3x3 depthwise row of 9: 16).
+  int64_t block = 32;
   Tensor calibration;  // samples for the graph's one input; empty: round to nearest
   int64_t calibration_samples = 512;
   double damp = 0.01;
@@ -30,6 +32,7 @@ struct Int4Layer {
   std::string node;
   int64_t weights = 0;
   bool gptq = false;  // false: rounded to nearest (no samples, or a layer GPTQ cannot see)
+  int64_t block = 0;  // the block it was quantized in
 };
 
 struct Int4Report {
