@@ -14,13 +14,13 @@ Recipe pruned(double sparsity) {
 
 }  // namespace
 
-std::vector<CandidateSpec> first_round(bool have_calibration) {
+std::vector<CandidateSpec> first_round() {
   std::vector<CandidateSpec> out;
   out.push_back({Recipe{}, "the uncompressed model: the baseline every ratio is against"});
   Recipe fp16;
   fp16.quantize = "fp16";
   out.push_back({fp16, "weights stored in 16 bits, computed in fp32: half the size, no accuracy risk"});
-  if (have_calibration) {
+  {
     Recipe int8;
     int8.quantize = "int8";
     out.push_back({int8, "int8 weights and activations run by the int8 kernels: 4x smaller weights"});
@@ -31,13 +31,13 @@ std::vector<CandidateSpec> first_round(bool have_calibration) {
     Recipe int4;
     int4.quantize = "int4";
     int4.block = block;
-    out.push_back({int4, std::string("4-bit weights in blocks of ") + std::to_string(block) +
-                             (have_calibration ? " (GPTQ)" : " (round to nearest)") + ", computed in fp32"});
+    out.push_back(
+        {int4, std::string("4-bit weights in blocks of ") + std::to_string(block) + " (GPTQ), computed in fp32"});
   }
   Recipe low_rank;
   low_rank.low_rank = 0.9;
   out.push_back({low_rank, "truncated SVD keeping 90 % of each layer's energy, where that shrinks it"});
-  if (have_calibration) {
+  {
     low_rank.quantize = "int8";
     low_rank.entropy = true;
     out.push_back({low_rank, "the factorized layers, then int8 and zstd"});
@@ -50,7 +50,6 @@ std::vector<CandidateSpec> first_round(bool have_calibration) {
   }
   // The same sparsities for int8 and clustering: the planner prunes once per sparsity.
   for (double s : {0.5, 0.75, 0.9}) {
-    if (!have_calibration) break;
     Recipe r = pruned(s);
     r.quantize = "int8";
     r.entropy = true;
@@ -60,8 +59,7 @@ std::vector<CandidateSpec> first_round(bool have_calibration) {
     Recipe r = pruned(s);
     r.cluster = 16;
     r.entropy = true;
-    out.push_back({r, std::string(have_calibration ? "data-aware pruning" : "magnitude pruning") +
-                          ", 16 shared values per layer, zstd: the smallest float forms"});
+    out.push_back({r, "data-aware pruning, 16 shared values per layer, zstd: the smallest float forms"});
   }
   return out;
 }

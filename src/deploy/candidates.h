@@ -16,8 +16,8 @@ struct CandidateSpec {
   std::string why;
 };
 
-// Without calibration samples int8 is left out (it needs them); pruning is then
-// magnitude-only.
-std::vector<CandidateSpec> first_round(bool have_calibration);
+// The planner always has calibration samples (given, or the first 512 of --data), so int8
+// is tried and pruning is data-aware.
+std::vector<CandidateSpec> first_round();
 
 }  // namespace pith::deploy

@@ -128,7 +128,8 @@ void measure(Candidate& c, size_t index, const Context& ctx) {
   Tensor sample = first_samples(o.data, 1);
   const size_t input_bytes = sample.nbytes();
   session.run({{in.name, sample}});
-  const size_t heap_held = heap_in_use() - std::min(heap_in_use(), heap_before);
+  const size_t heap_after = heap_in_use();
+  const size_t heap_held = heap_after > heap_before ? heap_after - heap_before : 0;
   c.arena_bytes = session.last_run_stats().arena_bytes;
   c.weight_bytes = graph->weight_bytes();
   if (o.target.is_mcu()) {
@@ -238,7 +239,7 @@ Plan plan_deployment(const Graph& optimized, const DeployOptions& o) {
     fail("the data does not fit the model: ", e.what());
   }
 
-  std::vector<CandidateSpec> specs = first_round(true);
+  const std::vector<CandidateSpec> specs = first_round();
   auto evaluate = [&](const CandidateSpec& spec) -> Candidate& {
     Candidate c;
     c.recipe = spec.recipe;
@@ -325,8 +326,8 @@ Plan plan_deployment(const Graph& optimized, const DeployOptions& o) {
   }
 
   // Mixed precision: when int8 misses the floor, find the layers int8 hurts most (each
-  // one alone in int8, output SQNR against fp32) and keep the worst in float, one more at
-  // a time, until the floor is met.
+  // one alone in int8, output SQNR against fp32) and keep the worst in float: 1, 2, 4, ...
+  // of them, until the floor is met (a few rounds even for a model of many layers).
   if (int8_index >= 0 && plan.accuracy_floor > 0) {
     const Candidate& int8 = plan.candidates[size_t(int8_index)];
     const bool below_floor = int8.error.empty() && int8.accuracy < plan.accuracy_floor;
@@ -351,9 +352,9 @@ Plan plan_deployment(const Graph& optimized, const DeployOptions& o) {
       std::sort(order.begin(), order.end(), [](auto& a, auto& b) { return a.second < b.second; });
       Recipe mixed;
       mixed.quantize = "int8";
-      for (size_t k = 0; k < order.size(); ++k) {
-        mixed.keep_float.insert(order[k].first);
-        const Candidate& c = evaluate({mixed, "int8 with the " + std::to_string(k + 1) +
+      for (size_t kept = 1, k = 0; k < order.size(); kept = std::min(order.size(), 2 * kept)) {
+        for (; k < kept; ++k) mixed.keep_float.insert(order[k].first);
+        const Candidate& c = evaluate({mixed, "int8 with the " + std::to_string(kept) +
                                                   " most sensitive layer(s) in float (lowest SQNR alone in int8)"});
         if (c.error.empty() && c.accuracy >= plan.accuracy_floor) {
           Recipe coded = mixed;
