@@ -125,9 +125,19 @@ int cmd_deploy(const std::vector<std::string>& argv) {
         {"samples",
          o.data.dim(0)}}.dump();
     artifact::write_file(a.graph, model_out, wo);
-    c.artifact_bytes = std::filesystem::file_size(model_out);
+    // The metrics must not push it over the size budget it was chosen under: then ship the
+    // candidate exactly as measured.
+    const double limit = std::min<double>(o.budgets.max_size_bytes.value_or(1e300), double(o.target.storage_bytes));
+    if (double(std::filesystem::file_size(model_out)) > limit) {
+      std::filesystem::copy_file(c.artifact_path, model_out + ".tmp",
+                                 std::filesystem::copy_options::overwrite_existing);
+      std::filesystem::rename(model_out + ".tmp", model_out);  // never a half-copied model.pith
+      std::cerr << "deploy: the metrics are left out of the metadata to stay within the size budget\n";
+    }
   }
-  deploy::ReportContext rc{model_path, model_out, std::filesystem::file_size(model_path), PITH_VERSION};
+  // The candidates are compared as measured; the file written also carries the metrics.
+  const uint64_t output_bytes = plan.chosen >= 0 ? std::filesystem::file_size(model_out) : 0;
+  deploy::ReportContext rc{model_path, model_out, std::filesystem::file_size(model_path), PITH_VERSION, output_bytes};
   const nlohmann::ordered_json report = deploy::report_json(plan, o, rc);
   const std::string json_path = (std::filesystem::path(out_dir) / "report.json").string();
   const std::string html_path = (std::filesystem::path(out_dir) / "report.html").string();
@@ -156,7 +166,7 @@ int cmd_deploy(const std::vector<std::string>& argv) {
   std::cout << nlohmann::ordered_json{{"result", "fits"},
                                       {"chosen", c.label},
                                       {"artifact", model_out},
-                                      {"artifact_bytes", c.artifact_bytes},
+                                      {"artifact_bytes", output_bytes},
                                       {"report", json_path}}
                    .dump()
             << "\n";

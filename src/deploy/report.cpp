@@ -69,6 +69,7 @@ json report_json(const Plan& plan, const DeployOptions& o, const ReportContext& 
                  {"model", ctx.model},
                  {"model_bytes", ctx.model_bytes},
                  {"output", plan.chosen >= 0 ? json(ctx.output) : json(nullptr)},
+                 {"output_bytes", plan.chosen >= 0 ? json(ctx.output_bytes) : json(nullptr)},
                  {"result", plan.chosen >= 0 ? "fits" : "nothing fits"},
                  {"objective", objective_name(o.objective)},
                  {"metric", plan.accuracy_is_agreement ? "top-1 agreement with fp32 (%)" : "top-1 accuracy (%)"},
@@ -244,7 +245,8 @@ std::string report_html(const json& r) {
       << "the model file), " << kib(c["memory_bytes"].get<double>()) << " RAM, ~"
       << num(c["target_latency_ms"].get<double>()) << " ms and ~" << num(c["energy_mj"].get<double>())
       << " mJ per inference on the target (estimated), " << acc << " " << num(c[acc].get<double>(), 4)
-      << " %. Written to " << html_escape(r["output"].get<std::string>()) << ".</p>\n";
+      << " %. Written to " << html_escape(r["output"].get<std::string>()) << " (" << r["output_bytes"].get<uint64_t>()
+      << " bytes with the measured metrics in its metadata).</p>\n";
   } else {
     h << "<p class=\"bad\">Nothing fits.";
     if (r["closest"].is_number()) {

@@ -15,6 +15,7 @@ struct ReportContext {
   std::string model, output;  // paths
   uint64_t model_bytes = 0;   // the input model file
   std::string pith_version;
+  uint64_t output_bytes = 0;  // the chosen artifact as written (its metadata adds the measured metrics)
 };
 
 nlohmann::ordered_json report_json(const Plan& plan, const DeployOptions& options, const ReportContext& context);
