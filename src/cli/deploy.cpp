@@ -145,6 +145,8 @@ int cmd_deploy(const std::vector<std::string>& argv) {
   write_file_atomically(html_path, {deploy::report_html(report)});
 
   if (plan.chosen < 0) {
+    std::error_code ec;
+    std::filesystem::remove(model_out, ec);  // a model.pith from an earlier run would look like this one's
     std::cerr << "pith deploy: nothing fits " << o.target.name << " within the budgets (" << plan.candidates.size()
               << " candidates; see " << html_path << ")\n";
     if (plan.closest >= 0) {

@@ -571,6 +571,8 @@ TEST(Cli, DeployFindsAnArtifactThatFitsAndReportsTheSearch) {
 TEST(CliErrors, DeployExitsThreeWhenNothingFitsAndNamesTheBudgets) {
   auto [model, images] = tiny_cnn_and_data();
   const fs::path dir = scratch() / "deploy_impossible";
+  fs::create_directories(dir);
+  std::ofstream(dir / "model.pith") << "from an earlier run";  // must not survive a run that chose nothing
   // No labels: scored by agreement with the fp32 model, which only fp32 itself fully meets.
   Result r = run_pith("deploy " + model + " --target cortex-m4 --max-size-mb 0.001 --max-latency-ms 0.000001" +
                       " --iterations 3 --data " + images + " -o " + dir.string());
