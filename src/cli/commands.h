@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,9 @@ std::map<std::string, Tensor> load_inputs(const Graph& g, const std::vector<std:
 
 // Random inputs following the graph's declared shapes (symbolic dimensions = 1).
 std::map<std::string, Tensor> random_inputs(const Graph& g, uint64_t seed = 0);
+
+// The number `s` spells, all of it (strtod's syntax); nullopt for anything else or "".
+std::optional<double> parse_number(const std::string& s);
 
 std::string json_escape(const std::string& s);
 // A number for JSON: 6 significant digits; NaN as null, infinities as +-1e999 (JSON has no

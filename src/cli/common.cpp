@@ -146,6 +146,13 @@ std::map<std::string, Tensor> random_inputs(const Graph& g, uint64_t seed) {
   return inputs;
 }
 
+std::optional<double> parse_number(const std::string& s) {
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || !end || *end != '\0') return std::nullopt;
+  return v;
+}
+
 std::string json_escape(const std::string& s) {
   std::string out;
   for (char c : s) {

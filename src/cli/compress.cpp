@@ -89,10 +89,8 @@ int cmd_compress(const std::vector<std::string>& argv) {
     } else {
       const std::string v = args.get("prune");
       PITH_CHECK(!v.empty(), "--prune-pattern unstructured needs --prune S (the fraction of weights to zero)");
-      char* end = nullptr;
-      prune.sparsity = std::strtod(v.c_str(), &end);
-      PITH_CHECK(end && *end == '\0' && prune.sparsity >= 0 && prune.sparsity < 1,
-                 "--prune must be a fraction in [0, 1), got '", v, "'");
+      prune.sparsity = parse_number(v).value_or(-1);
+      PITH_CHECK(prune.sparsity >= 0 && prune.sparsity < 1, "--prune must be a fraction in [0, 1), got '", v, "'");
     }
     prune.allocation = args.get("prune-allocation", "uniform");
     PITH_CHECK(prune.allocation == "uniform" || prune.allocation == "global" || prune.allocation == "erk",
@@ -101,9 +99,8 @@ int cmd_compress(const std::vector<std::string>& argv) {
   recipe.prune = pruning;
   if (!args.get("low-rank").empty()) {
     const std::string v = args.get("low-rank");
-    char* end = nullptr;
-    recipe.low_rank = std::strtod(v.c_str(), &end);
-    PITH_CHECK(end && *end == '\0' && recipe.low_rank > 0 && recipe.low_rank <= 1,
+    recipe.low_rank = parse_number(v).value_or(-1);
+    PITH_CHECK(recipe.low_rank > 0 && recipe.low_rank <= 1,
                "--low-rank is the fraction of each layer's energy to keep, in (0, 1], got '", v, "'");
   }
   const bool clustering = !args.get("cluster").empty();
@@ -122,10 +119,9 @@ int cmd_compress(const std::vector<std::string>& argv) {
   recipe.method = parse_calibration_method(args.get("calibration-method", "minmax"));
   if (!args.get("percentile").empty()) {
     const std::string p = args.get("percentile");
-    char* end = nullptr;
-    recipe.percentile = std::strtod(p.c_str(), &end);
-    PITH_CHECK(end && *end == '\0' && recipe.percentile > 50 && recipe.percentile <= 100,
-               "--percentile must be a number in (50, 100], got '", p, "'");
+    recipe.percentile = parse_number(p).value_or(-1);
+    PITH_CHECK(recipe.percentile > 50 && recipe.percentile <= 100, "--percentile must be a number in (50, 100], got '",
+               p, "'");
   }
   recipe.weight_bits = int(args.get_int("weight-bits", 8, 2));
   PITH_CHECK(recipe.weight_bits == 7 || recipe.weight_bits == 8, "--weight-bits must be 7 or 8, got ",

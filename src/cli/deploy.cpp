@@ -30,9 +30,8 @@ namespace {
 std::optional<double> positive_option(const Args& args, const std::string& name) {
   const std::string v = args.get(name);
   if (v.empty()) return std::nullopt;
-  char* end = nullptr;
-  const double d = std::strtod(v.c_str(), &end);
-  PITH_CHECK(end && *end == '\0' && d > 0 && std::isfinite(d), "--", name, " must be a positive number, got '", v, "'");
+  const double d = parse_number(v).value_or(-1);
+  PITH_CHECK(d > 0 && std::isfinite(d), "--", name, " must be a positive number, got '", v, "'");
   return d;
 }
 

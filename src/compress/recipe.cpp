@@ -44,7 +44,8 @@ std::string Recipe::label() const {
 void Recipe::validate(bool have_calibration) const {
   PITH_CHECK(quantize.empty() || quantize == "int8" || quantize == "int4" || quantize == "fp16",
              "unknown quantization '", quantize, "' (int8, int4, fp16)");
-  PITH_CHECK(quantize != "int4" || valid_q4_block(block), "int4 blocks must hold 16, 32, 64 or 128 weights, got ", block);
+  PITH_CHECK(quantize != "int4" || valid_q4_block(block), "int4 blocks must hold 16, 32, 64 or 128 weights, got ",
+             block);
   PITH_CHECK(weight_bits == 7 || weight_bits == 8, "int8 weight bits must be 7 or 8, got ", weight_bits);
   PITH_CHECK(cluster == 0 || (cluster >= 2 && cluster <= 256), "clusters must be in [2, 256], got ", cluster);
   PITH_CHECK(cluster == 0 || quantize.empty(),

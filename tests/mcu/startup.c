@@ -24,6 +24,10 @@ static void Fault_Handler(void) { exit(99); }
 void _init(void) {}
 void _fini(void) {}
 
-__attribute__((section(".vectors"), used)) const void* const vector_table[16] = {
-    &__stack_top, (const void*)Reset_Handler, (const void*)Fault_Handler, (const void*)Fault_Handler,
-    (const void*)Fault_Handler, (const void*)Fault_Handler, (const void*)Fault_Handler};
+__attribute__((section(".vectors"), used)) const void* const vector_table[16] = {&__stack_top,
+                                                                                 (const void*)Reset_Handler,
+                                                                                 (const void*)Fault_Handler,
+                                                                                 (const void*)Fault_Handler,
+                                                                                 (const void*)Fault_Handler,
+                                                                                 (const void*)Fault_Handler,
+                                                                                 (const void*)Fault_Handler};

@@ -19,19 +19,25 @@ typedef struct {
 static float pith_activate(const pith_act* a, float x) {
   float r;
   switch (a->kind) {
-    case PITH_ACT_RELU: return x > 0.0f ? x : 0.0f;
-    case PITH_ACT_CLIP: return x < a->alpha ? a->alpha : (x > a->beta ? a->beta : x);
-    case PITH_ACT_LEAKY_RELU: return x >= 0.0f ? x : a->alpha * x;
+    case PITH_ACT_RELU:
+      return x > 0.0f ? x : 0.0f;
+    case PITH_ACT_CLIP:
+      return x < a->alpha ? a->alpha : (x > a->beta ? a->beta : x);
+    case PITH_ACT_LEAKY_RELU:
+      return x >= 0.0f ? x : a->alpha * x;
     case PITH_ACT_HARD_SIGMOID:
       r = a->alpha * x + a->beta;
       return r < 0.0f ? 0.0f : (r > 1.0f ? 1.0f : r);
     case PITH_ACT_HARD_SWISH:
       r = x / 6.0f + 0.5f;
       return x * (r < 0.0f ? 0.0f : (r > 1.0f ? 1.0f : r));
-    case PITH_ACT_SIGMOID: return 1.0f / (1.0f + expf(-x));
-    case PITH_ACT_SILU: return x / (1.0f + expf(-x));
-    case PITH_ACT_TANH: return tanhf(x);
-    default: return x;
+    case PITH_ACT_SIGMOID:
+      return 1.0f / (1.0f + expf(-x));
+    case PITH_ACT_SILU:
+      return x / (1.0f + expf(-x));
+    case PITH_ACT_TANH:
+      return tanhf(x);
+    default:
+      return x;
   }
 }
-

@@ -1,6 +1,6 @@
 /* Conv, float32: y[m] = act(b[m] + sum over the window of x * w), direct loops. */
-static void pith_conv_f32(const pith_conv_shape* s, const pith_act* act, const float* x, const float* w,
-                          const float* b, float* y) {
+static void pith_conv_f32(const pith_conv_shape* s, const pith_act* act, const float* x, const float* w, const float* b,
+                          float* y) {
   const int32_t cg = s->C / s->group, mg = s->M / s->group;
   int32_t m, oy, ox, c, ky, kx;
   for (m = 0; m < s->M; ++m) {

@@ -1,8 +1,8 @@
 /* pith.QGemm, M rows: acc = sum_k (x[r][k] - x_zp) * (W(n, k) - w_zp[n]) + bias[n];
    real = act(acc * multiplier[n]); W is int8 [N, K] (trans_b) or [K, N]. */
-static void pith_qgemm(int32_t M, int32_t N, int32_t K, int trans_b, const pith_act* act, const void* x,
-                       int x_signed, int32_t x_zp, const int8_t* w, const int32_t* w_zp, const int32_t* bias,
-                       const float* multiplier, const pith_qout* out, void* y) {
+static void pith_qgemm(int32_t M, int32_t N, int32_t K, int trans_b, const pith_act* act, const void* x, int x_signed,
+                       int32_t x_zp, const int8_t* w, const int32_t* w_zp, const int32_t* bias, const float* multiplier,
+                       const pith_qout* out, void* y) {
   const uint8_t* xu = (const uint8_t*)x;
   const int8_t* xs = (const int8_t*)x;
   int32_t r, n, k;

@@ -24,4 +24,3 @@ static void pith_store(const pith_qout* q, void* y, int32_t i, float real) {
   else
     ((int8_t*)y)[i] = (int8_t)pith_round_saturate(real * q->inv_scale, q->zero_point, q->lo, q->hi);
 }
-
