@@ -19,6 +19,8 @@ APT_PACKAGES=(
   libsodium-dev
   # device profiles and deploy reports (JSON)
   nlohmann-json3-dev
+  # pith serve: HTTP (cpp-httplib), image decoding (stb_image), the load test (wrk)
+  libcpp-httplib-dev libstb-dev wrk
   # microcontroller export tests: Cortex-M4 cross compiler, C library, emulator (scripts/test-cortex-m4.sh)
   gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
   # libFuzzer on the artifact reader (scripts/fuzz-artifact.sh)

@@ -27,6 +27,7 @@ int cmd_verify(const std::vector<std::string>& args);
 int cmd_deploy(const std::vector<std::string>& args);
 int cmd_profiles(const std::vector<std::string>& args);
 int cmd_export(const std::vector<std::string>& args);
+int cmd_serve(const std::vector<std::string>& args);
 
 // A minimal option parser: positionals, `--flag`, `--key value` (repeatable); `-o` stands
 // for `--output` where that is an option.

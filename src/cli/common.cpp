@@ -224,6 +224,8 @@ const char* kUsage =
     "  profiles [NAME] [--json]          the device profiles (RAM, storage, throughput, sources)\n"
     "  export MODEL --format c -o DIR [--name NAME] | --format onnx -o OUT.onnx\n"
     "                                    C99 source for microcontrollers (static arena, const weights)\n"
+    "  serve --models DIR [--port P] [--workers N] [--queue N] [--public-key K] [--deadline-ms D] ...\n"
+    "                                    HTTP inference server: predict, versions, rollback, /metrics\n"
     "\n"
     "  keygen NAME                       Ed25519 key pair NAME.key (secret), NAME.pub\n"
     "  sign MODEL.pith --key NAME.key    sign an artifact; verify MODEL.pith --public-key NAME.pub\n"
@@ -253,6 +255,9 @@ int main(int argc, char** argv) {
     if (cmd == "deploy") return cmd_deploy(args);
     if (cmd == "profiles") return cmd_profiles(args);
     if (cmd == "export") return cmd_export(args);
+#ifdef PITH_HAVE_SERVER
+    if (cmd == "serve") return cmd_serve(args);
+#endif
     std::cerr << "pith: unknown command '" << cmd << "'\n" << kUsage;
     return 1;
   } catch (const Error& e) {

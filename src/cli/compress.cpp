@@ -25,6 +25,13 @@
 #include "core/npy.h"
 #include "onnx/export.h"
 #include "passes/passes.h"
+#ifdef PITH_HAVE_SERVER
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "serve/input_pipeline.h"
+#include "serve/output_pipeline.h"
+#endif
 
 #ifndef PITH_VERSION
 #define PITH_VERSION "unknown"
@@ -41,6 +48,29 @@ std::string utc_now() {
   return buf;
 }
 
+// The JSON of --input-pipeline / --output-pipeline, checked as `pith serve` will read it.
+std::string serving_pipeline(const std::string& option, const std::string& file) {
+#ifdef PITH_HAVE_SERVER
+  std::ifstream in(file);
+  PITH_CHECK(in, "--", option, " ", file, ": cannot open");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    fail("--", option, " ", file, ": not valid JSON: ", e.what());
+  }
+  try {
+    j = option == "input-pipeline" ? serve::input_pipeline_json(serve::parse_input_pipeline(j))
+                                   : serve::output_pipeline_json(serve::parse_output_pipeline(j));
+  } catch (const Error& e) {
+    fail("--", option, " ", file, ": ", e.what());
+  }
+  return j.dump();
+#else
+  fail("--", option, ": this build has no pith serve (PITH_BUILD_SERVER=OFF)");
+#endif
+}
+
 }  // namespace
 
 int cmd_compress(const std::vector<std::string>& argv) {
@@ -49,19 +79,21 @@ int cmd_compress(const std::vector<std::string>& argv) {
       "       [--calibration X.npy] | --quantize int8 --calibration X.npy\n"
       "       [--calibration-method minmax|percentile|entropy|mse] [--percentile P] [--weight-bits 8|7]]\n"
       "       [--low-rank E] [--prune S [--prune-allocation uniform|global|erk] | --prune-pattern 2:4] [--cluster K]\n"
-      "       [--entropy]\n"
+      "       [--entropy] [--input-pipeline P.json] [--output-pipeline O.json]\n"
       "       [--data X.npy [--labels Y.npy]] [--report R.json] [--threads N]";
-  Args args = Args::parse(
-      argv,
-      {"output", "quantize", "calibration", "calibration-method", "percentile", "data", "labels", "report", "threads",
-       "batch", "weight-bits", "prune", "prune-pattern", "cluster", "prune-allocation", "block", "low-rank"},
-      {"entropy"});
+  Args args = Args::parse(argv,
+                          {"output", "quantize", "calibration", "calibration-method", "percentile", "data", "labels",
+                           "report", "threads", "batch", "weight-bits", "prune", "prune-pattern", "cluster",
+                           "prune-allocation", "block", "low-rank", "input-pipeline", "output-pipeline"},
+                          {"entropy"});
   PITH_CHECK(args.positional.size() == 1, usage);
   const std::string model_path = args.positional[0], out = args.get("output");
   PITH_CHECK(!out.empty(), "-o OUT is required\n", usage);
   const std::string ext = std::filesystem::path(out).extension().string();
   PITH_CHECK(ext == ".pith" || ext == ".onnx", out, ": output must end in .pith (artifact) or .onnx");
   const bool to_pith = ext == ".pith", entropy = args.flag("entropy");
+  PITH_CHECK(to_pith || (args.get("input-pipeline").empty() && args.get("output-pipeline").empty()),
+             "--input-pipeline and --output-pipeline need a .pith output (they go into its metadata)");
   PITH_CHECK(!entropy || to_pith, "--entropy needs a .pith output (ONNX files hold tensors uncoded)");
   const std::string quantize = args.get("quantize");
   PITH_CHECK(quantize.empty() || quantize == "int8" || quantize == "int4" || quantize == "fp16", "--quantize ",
@@ -179,6 +211,9 @@ int cmd_compress(const std::vector<std::string>& argv) {
                    {"pith_version", PITH_VERSION},
                    {"created", utc_now()},
                    {"techniques", result.techniques.dump()}};
+    for (auto& [key, option] : {std::pair<std::string, std::string>{"input_pipeline", "input-pipeline"},
+                                {"output_pipeline", "output-pipeline"}})
+      if (!args.get(option).empty()) wo.metadata[key] = serving_pipeline(option, args.get(option));
     const artifact::WriteStats ws = artifact::write_file(*lowered, out, wo);
     stored << ",\"tensor_bytes\":" << ws.tensor_bytes << ",\"stored_tensor_bytes\":" << ws.stored_tensor_bytes
            << ",\"parameters\":" << ws.parameters << ",\"bits_per_weight\":"

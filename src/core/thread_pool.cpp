@@ -48,6 +48,7 @@ void ThreadPool::work_on(const Task& task) {
   for (;;) {
     int64_t c = next_chunk_.fetch_add(1, std::memory_order_relaxed);
     if (c >= task.chunks) break;
+    if (control_ && control_->expired()) break;  // the caller throws once all are done
     int64_t begin = c * task.n / task.chunks, end = (c + 1) * task.n / task.chunks;
     task.call(task.fn, begin, end);
   }

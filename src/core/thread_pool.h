@@ -4,6 +4,11 @@
 // writes disjoint outputs per index gives bitwise identical results for any thread
 // count. parallel_for performs no heap allocation.
 //
+// Interruption: while a RunControl is set (Session::run sets the run's deadline and cancel
+// flag), every chunk checks it first; once it has expired the remaining chunks are skipped
+// and parallel_for throws Interrupted on the calling thread, after every worker is done.
+// Without workers the loop is then still cut in chunks, so one thread stops as promptly.
+//
 // Waking: an inference issues one parallel loop per node, a few hundred per run, often
 // tens of microseconds apart. Sleeping on a futex between them costs more than the
 // loops themselves, so workers (and the caller, waiting for the last range) spin on
@@ -18,6 +23,8 @@
 #include <thread>
 #include <type_traits>
 #include <vector>
+
+#include "core/run_control.h"
 
 namespace pith {
 
@@ -41,17 +48,32 @@ class ThreadPool {
     // sleep, preempted) does less instead of holding everyone up.
     int64_t chunks = std::min<int64_t>(max_chunks, int64_t(threads()) * kChunksPerThread);
     if (chunks <= 1 || workers_.empty()) {
-      fn(int64_t(0), n);
+      if (!control_ || max_chunks <= 1) {
+        fn(int64_t(0), n);
+        return;
+      }
+      const int64_t serial = std::min<int64_t>(max_chunks, kSerialChunks);
+      for (int64_t c = 0; c < serial; ++c) {
+        check_run_control(control_);
+        fn(c * n / serial, (c + 1) * n / serial);
+      }
       return;
     }
     using Fn = std::remove_reference_t<F>;
     Task task{&invoke<Fn>, const_cast<void*>(static_cast<const void*>(&fn)), n, chunks};
     run(task);
+    check_run_control(control_);
   }
+
+  // The run that parallel loops belong to from now on (nullptr: none). Set by the
+  // thread that calls parallel_for, between loops.
+  void set_control(const RunControl* control) { control_ = control && control->active() ? control : nullptr; }
 
   static constexpr int kChunksPerThread = 4;
   // How long an idle worker spins before it sleeps.
   static constexpr int64_t kSpinMicros = 200;
+  // Chunks of an interruptible loop on the calling thread alone.
+  static constexpr int64_t kSerialChunks = 16;
 
  private:
   struct Task {
@@ -77,6 +99,7 @@ class ThreadPool {
   std::atomic<int> finished_{0};         // workers done with the current generation
   std::atomic<int64_t> next_chunk_{0};
   std::atomic<bool> stop_{false};
+  const RunControl* control_ = nullptr;
 };
 
 }  // namespace pith

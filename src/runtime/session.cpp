@@ -13,17 +13,17 @@ namespace pith {
 
 struct Session::Plan {
   const Graph* graph = nullptr;
-  std::vector<KernelFn> kernels;                 // per node
-  std::vector<std::vector<int>> node_inputs;     // slot per input, -1 when omitted
-  std::vector<std::vector<int>> node_outputs;    // slot per output, -1 when unnamed
-  std::vector<std::vector<int>> node_frees;      // slots whose last reader is this node
+  std::vector<KernelFn> kernels;               // per node
+  std::vector<std::vector<int>> node_inputs;   // slot per input, -1 when omitted
+  std::vector<std::vector<int>> node_outputs;  // slot per output, -1 when unnamed
+  std::vector<std::vector<int>> node_frees;    // slots whose last reader is this node
   std::vector<std::pair<int, const Tensor*>> initializers;
   std::vector<int> input_slots, output_slots;
   std::vector<std::pair<int, std::string>> outer;  // slots filled from the enclosing scope
   size_t num_slots = 0;
   mutable std::vector<std::shared_ptr<void>> node_state;  // kernels' per-node state (packed weights)
-  std::vector<uint64_t> constant_inputs;                   // per node: bit i = input i is an initializer
-  std::vector<int64_t> last_use;                           // per slot: last node reading it (outputs: #nodes)
+  std::vector<uint64_t> constant_inputs;                  // per node: bit i = input i is an initializer
+  std::vector<int64_t> last_use;                          // per slot: last node reading it (outputs: #nodes)
 };
 
 namespace {
@@ -32,8 +32,7 @@ void collect_unsupported(const Graph& g, std::vector<UnsupportedOp>& out) {
   for (auto& node : g.nodes) {
     if (!find_kernel(node.domain, node.op_type)) {
       auto it = g.domain_opsets.find(node.domain);
-      out.push_back({node.op_type, node.domain, node.name,
-                     it != g.domain_opsets.end() ? it->second : g.opset});
+      out.push_back({node.op_type, node.domain, node.name, it != g.domain_opsets.end() ? it->second : g.opset});
     }
     for (auto& [k, a] : node.attributes) {
       if (a.g) collect_unsupported(*a.g, out);
@@ -55,8 +54,8 @@ void check_input(const ValueInfo& info, const Tensor& t, std::map<std::string, i
     }
     return s + "]";
   };
-  PITH_CHECK(t.rank() == int64_t(dims.size()), "input '", info.name, "': expected shape ", expected(),
-             " (rank ", dims.size(), "), got ", shape_str(t.shape()));
+  PITH_CHECK(t.rank() == int64_t(dims.size()), "input '", info.name, "': expected shape ", expected(), " (rank ",
+             dims.size(), "), got ", shape_str(t.shape()));
   for (size_t i = 0; i < dims.size(); ++i) {
     int64_t got = t.shape()[i];
     if (dims[i].known()) {
@@ -64,8 +63,8 @@ void check_input(const ValueInfo& info, const Tensor& t, std::map<std::string, i
                  shape_str(t.shape()), " (dimension ", i, ")");
     } else if (!dims[i].param.empty()) {
       auto [it, fresh] = bound.emplace(dims[i].param, got);
-      PITH_CHECK(fresh || it->second == got, "input '", info.name, "': dimension '", dims[i].param,
-                 "' is ", got, " here but ", it->second, " in another input");
+      PITH_CHECK(fresh || it->second == got, "input '", info.name, "': dimension '", dims[i].param, "' is ", got,
+                 " here but ", it->second, " in another input");
     }
   }
 }
@@ -117,7 +116,8 @@ static void build_plans(const Graph& g, std::map<const Graph*, std::unique_ptr<S
   // Lifetimes: free each intermediate after its last reader (outputs and inputs kept).
   std::vector<int> last(plan->num_slots, -1);
   for (size_t n = 0; n < g.nodes.size(); ++n) {
-    for (int s : plan->node_inputs[n]) if (s >= 0) last[size_t(s)] = int(n);
+    for (int s : plan->node_inputs[n])
+      if (s >= 0) last[size_t(s)] = int(n);
     for (auto& [k, a] : g.nodes[n].attributes) {
       std::vector<std::shared_ptr<Graph>> subs = a.graphs;
       if (a.g) subs.push_back(a.g);
@@ -130,7 +130,8 @@ static void build_plans(const Graph& g, std::map<const Graph*, std::unique_ptr<S
   for (int s : plan->output_slots) plan->last_use[size_t(s)] = int64_t(g.nodes.size());
   for (int s : plan->output_slots) last[size_t(s)] = -1;
   plan->node_frees.resize(g.nodes.size());
-  for (size_t s = 0; s < last.size(); ++s) if (last[s] >= 0) plan->node_frees[size_t(last[s])].push_back(int(s));
+  for (size_t s = 0; s < last.size(); ++s)
+    if (last[s] >= 0) plan->node_frees[size_t(last[s])].push_back(int(s));
   plans[&g] = std::move(plan);
 }
 
@@ -141,17 +142,19 @@ Session::Session(std::shared_ptr<const Graph> graph, SessionOptions options)
     PITH_CHECK(order[i] == i, "graph nodes are not in execution order; verify_and_sort() it first");
   auto unsupported = find_unsupported_ops(*graph_);
   if (!unsupported.empty()) {
-    std::string msg = std::to_string(unsupported.size()) + " unsupported operator" +
-                      (unsupported.size() > 1 ? "s" : "") + ":";
+    std::string msg =
+        std::to_string(unsupported.size()) + " unsupported operator" + (unsupported.size() > 1 ? "s" : "") + ":";
     for (auto& u : unsupported) {
-      msg += "\n  " + (u.domain.empty() ? "" : u.domain + ".") + u.op_type + " (node '" + u.node_name +
-             "', opset " + std::to_string(u.opset) + ")";
+      msg += "\n  " + (u.domain.empty() ? "" : u.domain + ".") + u.op_type + " (node '" + u.node_name + "', opset " +
+             std::to_string(u.opset) + ")";
     }
     throw Error(msg);
   }
   build_plans(*graph_, plans_);
   PITH_CHECK(options_.threads >= 1, "threads must be at least 1, got ", options_.threads);
-  if (options_.threads > 1) pool_ = std::make_unique<ThreadPool>(options_.threads);
+  // One thread too: with no workers the pool runs loops inline, and cuts them in chunks
+  // when a run has a deadline (RunControl).
+  pool_ = std::make_unique<ThreadPool>(options_.threads);
 }
 
 Session::~Session() = default;
@@ -171,10 +174,10 @@ struct Session::Arena {
   bool recording = false;  // this run records buffers to plan from
   bool mismatch = false;   // an output did not fit its planned slot this run
   std::shared_ptr<void> block;
-  std::vector<std::vector<Slot>> slots;          // per node, per output
-  std::vector<Buffer> buffers;                   // recorded this run
-  std::map<const char*, size_t> by_address;      // buffer start -> index (recording)
-  std::vector<std::vector<int64_t>> buffer_of;   // per node, per output: recorded buffer or -1
+  std::vector<std::vector<Slot>> slots;         // per node, per output
+  std::vector<Buffer> buffers;                  // recorded this run
+  std::map<const char*, size_t> by_address;     // buffer start -> index (recording)
+  std::vector<std::vector<int64_t>> buffer_of;  // per node, per output: recorded buffer or -1
   size_t arena_bytes = 0, lower_bound = 0;
 
   void start_run(const Graph& g) {
@@ -263,9 +266,12 @@ class NodeAllocator : public OutputAllocator {
 
 // True for slots written by nodes (not inputs, initializers or outer-scope values).
 bool plan_owns_slot(const Session::Plan& plan, int s) {
-  for (int i : plan.input_slots) if (i == s) return false;
-  for (auto& [i, t] : plan.initializers) if (i == s) return false;
-  for (auto& [i, n] : plan.outer) if (i == s) return false;
+  for (int i : plan.input_slots)
+    if (i == s) return false;
+  for (auto& [i, t] : plan.initializers)
+    if (i == s) return false;
+  for (auto& [i, n] : plan.outer)
+    if (i == s) return false;
   return true;
 }
 
@@ -275,6 +281,7 @@ struct Runner {
   ThreadPool* pool = nullptr;
   bool profile = false;
   Session::Arena* arena = nullptr;  // top-level graph only
+  const RunControl* control = nullptr;
 
   std::vector<Tensor> run(const Graph& g, const std::vector<Tensor>& inputs,
                           const std::function<const Tensor*(const std::string&)>& outer_lookup) {
@@ -315,6 +322,7 @@ struct Runner {
     arena = nullptr;
     size_t live = 0;
     for (size_t n = 0; n < g.nodes.size(); ++n) {
+      check_run_control(control);
       const Node& node = g.nodes[n];
       std::vector<const Tensor*> ins;
       for (int s : plan.node_inputs[n]) ins.push_back(s >= 0 ? &values[size_t(s)] : nullptr);
@@ -332,10 +340,13 @@ struct Runner {
         if (top_stats && profile) {
           auto t0 = std::chrono::steady_clock::now();
           plan.kernels[n](ctx);
-          top_stats->node_ms[n] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+          top_stats->node_ms[n] +=
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         } else {
           plan.kernels[n](ctx);
         }
+      } catch (const Interrupted&) {
+        throw;
       } catch (const Error& e) {
         std::string what = e.what();
         if (what.rfind(node.describe(), 0) == 0) throw;
@@ -367,38 +378,47 @@ struct Runner {
 
 }  // namespace
 
-std::vector<Tensor> Session::run(const std::map<std::string, Tensor>& inputs) {
+std::vector<Tensor> Session::run(const std::map<std::string, Tensor>& inputs) { return run(inputs, RunControl{}); }
+
+void check_inputs(const std::vector<ValueInfo>& declared, const std::map<std::string, Tensor>& inputs) {
   std::map<std::string, int64_t> bound;
-  std::vector<Tensor> ordered;
-  for (auto& info : graph_->inputs) {
+  for (auto& info : declared) {
     auto it = inputs.find(info.name);
     PITH_CHECK(it != inputs.end(), "missing input '", info.name, "' (", dtype_name(info.dtype), ")");
     check_input(info, it->second, bound);
-    ordered.push_back(it->second);
   }
   for (auto& [name, t] : inputs) {
     bool known = false;
-    for (auto& info : graph_->inputs) known |= info.name == name;
+    for (auto& info : declared) known |= info.name == name;
     if (!known) {
       std::string names;
-      for (auto& info : graph_->inputs) names += (names.empty() ? "'" : ", '") + info.name + "'";
+      for (auto& info : declared) names += (names.empty() ? "'" : ", '") + info.name + "'";
       fail("unexpected input '", name, "'; the model's inputs are ", names);
     }
   }
+}
+
+std::vector<Tensor> Session::run(const std::map<std::string, Tensor>& inputs, const RunControl& control) {
+  check_inputs(graph_->inputs, inputs);
+  std::vector<Tensor> ordered;
+  for (auto& info : graph_->inputs) ordered.push_back(inputs.at(info.name));
   stats_ = RunStats{};
   if (options_.profile) stats_.node_ms.assign(graph_->nodes.size(), 0.0);
   if (!arena_) arena_ = std::make_unique<Arena>();
   arena_->start_run(*graph_);
   const bool planned = arena_->active;
-  Runner runner{plans_, &stats_, pool_.get(), options_.profile, arena_.get()};
+  Runner runner{plans_, &stats_, pool_.get(), options_.profile, arena_.get(), control.active() ? &control : nullptr};
+  pool_->set_control(runner.control);
   std::vector<Tensor> outputs;
   try {
     outputs = runner.run(*graph_, ordered, nullptr);
   } catch (...) {
+    pool_->set_control(nullptr);
     arena_->recording = false;  // a partial recording plans nothing
     arena_->mismatch = false;
     throw;
   }
+  pool_->set_control(nullptr);
   arena_->finish_run();
   stats_.arena_bytes = arena_->arena_bytes;
   stats_.arena_lower_bound = arena_->lower_bound;

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/run_control.h"
 #include "core/tensor.h"
 #include "ir/graph.h"
 #include "runtime/kernel.h"
@@ -44,6 +45,11 @@ struct UnsupportedOp {
   int64_t opset = 0;
 };
 
+// Throws an Error naming the first problem unless `inputs` holds exactly the declared
+// inputs, each of its declared element type and shape (symbolic dimensions bound
+// consistently). Session::run checks this first.
+void check_inputs(const std::vector<ValueInfo>& declared, const std::map<std::string, Tensor>& inputs);
+
 // Every node (subgraphs included) without a kernel.
 std::vector<UnsupportedOp> find_unsupported_ops(const Graph& g);
 
@@ -60,6 +66,9 @@ class Session {
 
   // Inputs by name; every graph input must be given, and no other.
   std::vector<Tensor> run(const std::map<std::string, Tensor>& inputs);
+  // The same, stopped with Interrupted (core/run_control.h) once `control` expires: it is
+  // checked before every node and before every chunk of a kernel's parallel loop.
+  std::vector<Tensor> run(const std::map<std::string, Tensor>& inputs, const RunControl& control);
   const RunStats& last_run_stats() const { return stats_; }
 
   struct Plan;

@@ -649,3 +649,48 @@ TEST(CliErrors, ExportRejectsBadFormatsNamesAndModels) {
                {"C export cannot handle 1 node(s)", "probabilities", "no C kernel for this operator"});
   EXPECT_FALSE(fs::exists(scratch() / "export_bad" / "model.c"));
 }
+
+TEST(CliErrors, ServeRefusesBadFoldersSettingsAndOptions) {
+  expect_error(run_pith("serve"), {"usage: pith serve --models DIR"});
+  expect_error(run_pith("serve --models /nonexistent/models"), {"--models /nonexistent/models: not a folder"});
+  const fs::path dir = scratch() / "serve_models";
+  fs::create_directories(dir);
+  Result c = run_pith("compress " + relu_model() + " -o " + (dir / "relu.pith").string());
+  ASSERT_EQ(c.code, 0) << c.output;
+  expect_error(run_pith("serve --models " + dir.string() + " --port 70000"), {"--port must be in [0, 65535]"});
+  expect_error(run_pith("serve --models " + dir.string() + " --workers 0"), {"--workers"});
+  expect_error(run_pith("serve --models " + dir.string() + " --deadline-ms -1"), {"--deadline-ms must be a positive"});
+  std::ofstream(dir / "relu.json") << R"({"workers": 2, "colour": "blue"})";
+  expect_error(run_pith("serve --models " + dir.string()), {"relu.json", "unknown setting \"colour\""});
+  std::ofstream(dir / "relu.json") << R"({"workers": 2,)";
+  expect_error(run_pith("serve --models " + dir.string()), {"relu.json", "not valid JSON"});
+  std::ofstream(dir / "relu.json") << R"({"input_pipeline": {"height": 8, "width": 8, "resize": "cubic"}})";
+  expect_error(run_pith("serve --models " + dir.string()), {"model 'relu'", "resize"});
+  fs::remove(dir / "relu.json");
+  std::ofstream(dir / "broken.pith") << "PITH not really";
+  expect_error(run_pith("serve --models " + dir.string()), {"model 'broken'", "broken.pith"});
+}
+
+TEST(CliErrors, CompressChecksServingPipelinesAndStoresThem) {
+  const fs::path dir = scratch() / "pipelines";
+  fs::create_directories(dir);
+  std::ofstream(dir / "in.json") << R"({"channels": 1, "height": 2, "width": 3, "layout": "NHWC"})";
+  std::ofstream(dir / "out.json") << R"({"kind": "classification", "top_k": 2, "labels": ["a", "b"]})";
+  std::ofstream(dir / "bad.json") << R"({"kind": "segmentation"})";
+  const std::string out = (dir / "relu.pith").string();
+  expect_error(
+      run_pith("compress " + relu_model() + " -o " + out + " --output-pipeline " + (dir / "bad.json").string()),
+      {"--output-pipeline", "bad.json", "kind"});
+  expect_error(run_pith("compress " + relu_model() + " -o " + (dir / "relu.onnx").string() + " --input-pipeline " +
+                        (dir / "in.json").string()),
+               {"need a .pith output"});
+  EXPECT_FALSE(fs::exists(out));
+  Result r = run_pith("compress " + relu_model() + " -o " + out + " --input-pipeline " + (dir / "in.json").string() +
+                      " --output-pipeline " + (dir / "out.json").string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  std::ifstream f(out, std::ios::binary);
+  const std::string bytes(std::istreambuf_iterator<char>(f), {});
+  EXPECT_NE(bytes.find("input_pipeline"), std::string::npos);
+  EXPECT_NE(bytes.find("\"layout\":\"NHWC\""), std::string::npos);
+  EXPECT_NE(bytes.find("\"kind\":\"classification\""), std::string::npos);
+}

@@ -55,4 +55,38 @@ TEST(ThreadPool, DestroysIdlePools) {
   }
 }
 
+// A run's control: once it has expired the remaining chunks are skipped and the loop
+// throws Interrupted on the caller, with workers and on one thread alone (cut in chunks).
+TEST(ThreadPool, ExpiredControlSkipsTheRestAndThrows) {
+  for (int threads : {1, 3}) {
+    ThreadPool pool(threads);
+    std::atomic<bool> cancel{false};
+    RunControl control;
+    control.cancel = &cancel;
+    pool.set_control(&control);
+    std::atomic<int64_t> done{0};
+    try {
+      pool.parallel_for(1000, 1, [&](int64_t b, int64_t e) {
+        done += e - b;
+        cancel = true;  // the first chunk cancels the run
+      });
+      ADD_FAILURE() << "no Interrupted with " << threads << " thread(s)";
+    } catch (const Interrupted& e) {
+      EXPECT_EQ(e.reason(), Interrupted::Reason::Cancelled);
+    }
+    EXPECT_GT(done.load(), 0);
+    EXPECT_LT(done.load(), 1000) << threads << " thread(s) ran every chunk";
+    // A deadline in the past; then no control: loops run whole again.
+    cancel = false;
+    RunControl late;
+    late.deadline = RunControl::Clock::now() - std::chrono::milliseconds(1);
+    pool.set_control(&late);
+    EXPECT_THROW(pool.parallel_for(100, 1, [](int64_t, int64_t) {}), Interrupted);
+    pool.set_control(nullptr);
+    done = 0;
+    pool.parallel_for(1000, 1, [&](int64_t b, int64_t e) { done += e - b; });
+    EXPECT_EQ(done.load(), 1000);
+  }
+}
+
 }  // namespace pith
