@@ -121,6 +121,37 @@ TEST(QuantizedKernels, QConvMatchesReferenceOnRandomShapes) {
   });
 }
 
+// Depthwise through the float kernel must stay exact at the extremes it relies on:
+// |x - zp| = 255 against weights of -128 on 3x3, 5x5 and 7x7 filters (the largest
+// accumulators a plane can have), int8 activations too; and filters of more than 512 taps
+// take the int32 path.
+TEST(QuantizedKernels, QConvDepthwiseIsExactAtTheExtremes) {
+  std::mt19937 rng(23);
+  for_each_target([&] {
+    for (int trial = 0; trial < 12; ++trial) {
+      const int64_t k = trial % 4 == 3 ? 23 : 3 + 2 * (trial % 3), C = 3 + trial % 4, s = 1 + trial % 2;
+      const int64_t H = k + int64_t(rng() % 20), W = k + int64_t(rng() % 30);
+      const bool s8 = trial % 2 == 1;
+      Tensor x(s8 ? DType::Int8 : DType::UInt8, {1, C, H, W});
+      // Mostly the extreme code, so that many taps meet the largest product.
+      for (int64_t i = 0; i < x.numel(); ++i) {
+        const uint8_t v = rng() % 4 ? (s8 ? uint8_t(127) : uint8_t(255)) : uint8_t(rng());
+        static_cast<uint8_t*>(x.raw())[i] = v;
+      }
+      Tensor w(DType::Int8, {C, 1, k, k});
+      for (int64_t i = 0; i < w.numel(); ++i) w.data<int8_t>()[i] = rng() % 4 ? int8_t(-128) : int8_t(rng());
+      const Tensor zp = s8 ? Tensor::scalar<int8_t>(-128) : Tensor::scalar<uint8_t>(0);
+      OpRunner conv("QConv", {x, scalar_f(0.01f), zp, w, random_scales(C, rng), Tensor(DType::Int8, {C})});
+      conv.domain("pith").i("group", C).ints("strides", {s, s});
+      conv.ints("pads", {k / 2, k / 2, k / 2, k / 2});
+      set_outputs(conv, rng, /*quantized=*/false, "");  // float output: the accumulator itself, scaled
+      conv.input(random_bias(C, rng));
+      const std::string what = "depthwise " + std::to_string(k) + "x" + std::to_string(k) + (s8 ? " int8" : " uint8");
+      expect_bitwise(conv.run_session(1, 1, 2)[0], conv.run_reference()[0], what);
+    }
+  });
+}
+
 TEST(QuantizedKernels, QGemmMatchesReferenceOnRandomShapes) {
   std::mt19937 rng(22);
   for_each_target([&] {

@@ -235,19 +235,7 @@ void run_fast_conv(KernelContext& ctx, bool fused) {
   };
 
   if (s.depthwise()) {
-    simd::DepthwiseParams p;
-    p.H = s.H;
-    p.W = s.W;
-    p.OH = s.OH;
-    p.OW = s.OW;
-    p.KH = s.KH;
-    p.KW = s.KW;
-    p.stride_h = s.sh;
-    p.stride_w = s.sw;
-    p.dilation_h = s.dh;
-    p.dilation_w = s.dw;
-    p.pad_top = s.pt;
-    p.pad_left = s.pl;
+    const simd::DepthwiseParams p = simd::depthwise_params(s);
     const int64_t scratch = simd::depthwise_scratch_floats(p);
     parallel(s.N * s.C, 1, [&](int64_t b, int64_t e) {
       float* buf = simd::thread_scratch(size_t(scratch));

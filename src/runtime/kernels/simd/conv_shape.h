@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "runtime/kernel.h"
+#include "runtime/kernels/simd/depthwise.h"
 #include "runtime/kernels/reference/spatial.h"
 
 namespace pith::simd {
@@ -45,6 +46,24 @@ inline bool read_conv2d_shape(KernelContext& ctx, const Shape& x, const Shape& w
   s.pt = win.pad_begin[0];
   s.pl = win.pad_begin[1];
   return s.OH > 0 && s.OW > 0;
+}
+
+// The per-plane geometry the depthwise kernel takes (depthwise.h).
+inline DepthwiseParams depthwise_params(const Conv2DShape& s) {
+  DepthwiseParams p;
+  p.H = s.H;
+  p.W = s.W;
+  p.OH = s.OH;
+  p.OW = s.OW;
+  p.KH = s.KH;
+  p.KW = s.KW;
+  p.stride_h = s.sh;
+  p.stride_w = s.sw;
+  p.dilation_h = s.dh;
+  p.dilation_w = s.dw;
+  p.pad_top = s.pt;
+  p.pad_left = s.pl;
+  return p;
 }
 
 }  // namespace pith::simd

@@ -1,4 +1,5 @@
-// Fast int8 kernels for pith.QConv (2-D NCHW, any grouping; depthwise directly) and
+// Fast int8 kernels for pith.QConv (2-D NCHW, any grouping; depthwise exactly through the
+// float depthwise kernel) and
 // pith.QGemm, on the int8 GEMM of qgemm.h. Weights are packed once per node (kept in the node's state).
 // QConv: per image and group, output column blocks of im2col(X - x_zero_point) packed
 // as int16 pairs, times the packed weights, requantized on the way out. QGemm computes
@@ -13,7 +14,9 @@
 #include "runtime/kernel.h"
 #include "runtime/kernels/requantize.h"
 #include "runtime/kernels/simd/conv_shape.h"
+#include "runtime/kernels/simd/depthwise.h"
 #include "runtime/kernels/simd/qgemm.h"
+#include "runtime/kernels/simd/quantize_linear.h"
 #include "runtime/kernels/simd/scratch.h"
 
 namespace pith {
@@ -48,6 +51,8 @@ struct PackedWeights {
 // derived from initializers only, so computed once).
 struct NodeState {
   PackedWeights weights;
+  std::vector<float> depthwise_weights;  // W as floats (depthwise through the float kernel)
+  const void* depthwise_source = nullptr;
   Requantize rq;
   const void* rq_source[2] = {nullptr, nullptr};  // x_scale and w_scale data it came from
 };
@@ -157,11 +162,11 @@ void im2col_block(const QConvShape& s, const T* x, int64_t j0, int64_t nc, T zer
   }
 }
 
-// Depthwise convolution, one (image, channel) plane per task: per output row, int32
-// accumulators gather each tap's weight times a run of input pixels (contiguous when the
-// stride is 1, so the loop vectorizes); then the plane is requantized in one pass.
+// Depthwise convolution with int32 accumulators, one (image, channel) plane per task: per
+// output row, each tap's weight times a run of input pixels; then the plane is
+// requantized in one pass. For filters of more than kMaxExactTaps taps.
 template <typename T>
-void run_qdepthwise(KernelContext& ctx, const QConvShape& s, const Requantize& rq) {
+void run_qdepthwise_int32(KernelContext& ctx, const QConvShape& s, const Requantize& rq) {
   const Tensor& x = ctx.input(0);
   const int8_t* w = ctx.input(3).data<int8_t>();
   const int32_t* bias = ctx.has_input(8) ? ctx.input(8).data<int32_t>() : nullptr;
@@ -199,6 +204,59 @@ void run_qdepthwise(KernelContext& ctx, const QConvShape& s, const Requantize& r
         }
       }
       simd::requantize_row(plane_acc, s.OH * s.OW, bias ? bias[c] : 0, c, rq, out);
+    }
+  };
+  if (ThreadPool* pool = ctx.thread_pool(); pool && s.N * s.C > 1)
+    pool->parallel_for(s.N * s.C, 1, planes);
+  else
+    planes(0, s.N * s.C);
+}
+
+// Depthwise convolution through the float depthwise kernel (depthwise.h), exactly: with
+// |x - zp| <= 255 and |w| <= 128 every product is below 2^15, so the sum of up to 512 taps
+// stays below 2^24 and float holds every partial sum exactly, in any order: the float
+// accumulator equals the int32 one bit for bit. Planes are widened to float on the fly,
+// the weights once per node.
+constexpr int64_t kMaxExactTaps = 512;
+
+const std::vector<float>& depthwise_weights(KernelContext& ctx, const Tensor& w) {
+  NodeState* st = ctx.input_is_constant(3) ? node_state(ctx) : nullptr;
+  thread_local std::vector<float> uncached;
+  std::vector<float>& wf = st ? st->depthwise_weights : uncached;
+  if (st && st->depthwise_source == w.raw() && int64_t(wf.size()) == w.numel()) return wf;
+  wf.assign(w.data<int8_t>(), w.data<int8_t>() + w.numel());
+  if (st) st->depthwise_source = w.raw();
+  return wf;
+}
+
+template <typename T>
+void run_qdepthwise(KernelContext& ctx, const QConvShape& s, const Requantize& rq) {
+  const int64_t taps = s.KH * s.KW;
+  if (taps > kMaxExactTaps) return run_qdepthwise_int32<T>(ctx, s, rq);
+  const Tensor& x = ctx.input(0);
+  const std::vector<float>& wf = depthwise_weights(ctx, ctx.input(3));
+  const int32_t* bias = ctx.has_input(8) ? ctx.input(8).data<int32_t>() : nullptr;
+  const int32_t zp = int32_t(ctx.input(2).as_int64(0));
+  Tensor& y = ctx.allocate_output_uninitialized(0, rq.output_dtype, {s.N, s.M, s.OH, s.OW});
+  const size_t esize = rq.quantized_output ? 1 : sizeof(float);
+  const simd::DepthwiseParams p = simd::depthwise_params(s);
+  auto rounded = [](int64_t n) { return (n + 15) / 16 * 16; };  // keeps each part 64-byte aligned
+  const int64_t in_floats = rounded(s.H * s.W), acc_floats = rounded(s.OH * s.OW);
+  const int64_t scratch_floats = simd::depthwise_scratch_floats(p);
+  auto planes = [&](int64_t begin, int64_t end) {
+    float* xf = simd::thread_scratch(size_t(in_floats + acc_floats + scratch_floats));
+    float* acc = xf + in_floats;
+    float* scratch = acc + acc_floats;
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t c = i % s.C;
+      const T* plane = x.data<T>() + i * s.H * s.W;
+      if constexpr (std::is_same_v<T, uint8_t>)
+        simd::dequantize_u8(plane, s.H * s.W, 1.0f, zp, xf);
+      else
+        simd::dequantize_s8(plane, s.H * s.W, 1.0f, zp, xf);
+      simd::depthwise_conv2d_plane(p, xf, wf.data() + c * taps, 0.0f, nullptr, Activation{}, acc, scratch);
+      char* out = static_cast<char*>(y.raw()) + size_t(i * s.OH * s.OW) * esize;
+      simd::requantize_row_f32(acc, s.OH * s.OW, bias ? bias[c] : 0, c, rq, out);
     }
   };
   if (ThreadPool* pool = ctx.thread_pool(); pool && s.N * s.C > 1)

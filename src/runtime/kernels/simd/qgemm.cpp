@@ -80,33 +80,96 @@ void PackQBS8(const int8_t* src, int64_t rs, int64_t cs, int64_t K, int64_t N, i
   PackQB(src, rs, cs, K, N, zp, out);
 }
 
-// Requantizes one row of `cols` int32 values and writes them with the output's strides.
+// The requantization of one vector of int32 accumulators (bias added): the real value
+// (activation applied), and for a quantized output its codes as int32.
+HWY_INLINE hn::Vec<DF> RealValues(hn::Vec<D32> acc, int32_t bias, float multiplier, const Requantize& rq) {
+  const D32 d32;
+  const DF df;
+  return Activate(df, hn::Mul(hn::ConvertTo(df, hn::Add(acc, hn::Set(d32, bias))), hn::Set(df, multiplier)),
+                  rq.activation);
+}
+HWY_INLINE hn::Vec<D32> QuantizedCodes(hn::Vec<DF> real, const Requantize& rq) {
+  const D32 d32;
+  const DF df;
+  auto f = hn::Round(hn::Mul(real, hn::Set(df, rq.inv_y_scale)));
+  f = hn::Min(hn::Max(f, hn::Set(df, float(rq.q_min - rq.y_zero_point))),
+              hn::Set(df, float(rq.q_max - rq.y_zero_point)));
+  return hn::Add(hn::ConvertTo(d32, f), hn::Set(d32, rq.y_zero_point));
+}
+
+// Requantizes `cols` accumulators, load(c) giving the vector at column c (whole vectors
+// are read; columns past cols are ignored), into contiguous outputs at base: full vectors
+// stored directly (codes narrowed with saturation, which is exact: they are in range),
+// the last partial one through a buffer.
+template <class Load>
+HWY_INLINE void StoreContiguous(const Load& load, int64_t cols, int32_t bias, float multiplier, const Requantize& rq,
+                                char* base) {
+  const D32 d32;
+  const DF df;
+  const hn::Rebind<uint8_t, D32> du8;
+  const hn::Rebind<int8_t, D32> ds8;
+  const int64_t L = int64_t(hn::Lanes(d32));
+  constexpr size_t kMaxL = HWY_MAX_BYTES / sizeof(int32_t);
+  HWY_ALIGN float fbuf[kMaxL];
+  HWY_ALIGN uint8_t ubuf[kMaxL];
+  HWY_ALIGN int8_t sbuf[kMaxL];
+  for (int64_t c = 0; c < cols; c += L) {
+    const int64_t n = std::min(L, cols - c);
+    const auto real = RealValues(load(c), bias, multiplier, rq);
+    if (!rq.quantized_output) {
+      float* y = reinterpret_cast<float*>(base) + c;
+      if (n == L) {
+        hn::StoreU(real, df, y);
+      } else {
+        hn::Store(real, df, fbuf);
+        std::memcpy(y, fbuf, size_t(n) * sizeof(float));
+      }
+    } else if (rq.output_dtype == DType::UInt8) {
+      const auto q = hn::DemoteTo(du8, QuantizedCodes(real, rq));
+      uint8_t* y = reinterpret_cast<uint8_t*>(base) + c;
+      if (n == L) {
+        hn::StoreU(q, du8, y);
+      } else {
+        hn::Store(q, du8, ubuf);
+        std::memcpy(y, ubuf, size_t(n));
+      }
+    } else {
+      const auto q = hn::DemoteTo(ds8, QuantizedCodes(real, rq));
+      int8_t* y = reinterpret_cast<int8_t*>(base) + c;
+      if (n == L) {
+        hn::StoreU(q, ds8, y);
+      } else {
+        hn::Store(q, ds8, sbuf);
+        std::memcpy(y, sbuf, size_t(n));
+      }
+    }
+  }
+}
+
+// Requantizes one row of `cols` int32 values (whole vectors readable) and writes them with
+// the output's strides.
 HWY_INLINE void StoreRow(const int32_t* acc, int64_t cols, int32_t bias, float multiplier, const Requantize& rq,
                          char* base, int64_t col_stride) {
   const D32 d32;
+  if (col_stride == 1) {
+    StoreContiguous([&](int64_t c) { return hn::LoadU(d32, acc + c); }, cols, bias, multiplier, rq, base);
+    return;
+  }
   const DF df;
   const size_t L = hn::Lanes(d32);
   constexpr size_t kMaxL = HWY_MAX_BYTES / sizeof(int32_t);
   HWY_ALIGN float real[2 * kMaxL];
   HWY_ALIGN int32_t q[2 * kMaxL];
   for (int64_t c = 0; c < cols; c += int64_t(L)) {
-    auto v = hn::Add(hn::LoadU(d32, acc + c), hn::Set(d32, bias));
-    auto f = Activate(df, hn::Mul(hn::ConvertTo(df, v), hn::Set(df, multiplier)), rq.activation);
-    if (!rq.quantized_output) {
+    const auto f = RealValues(hn::LoadU(d32, acc + c), bias, multiplier, rq);
+    if (rq.quantized_output)
+      hn::Store(QuantizedCodes(f, rq), d32, q + c);
+    else
       hn::Store(f, df, real + c);
-      continue;
-    }
-    f = hn::Round(hn::Mul(f, hn::Set(df, rq.inv_y_scale)));
-    f = hn::Min(hn::Max(f, hn::Set(df, float(rq.q_min - rq.y_zero_point))),
-                hn::Set(df, float(rq.q_max - rq.y_zero_point)));
-    hn::Store(hn::Add(hn::ConvertTo(d32, f), hn::Set(d32, rq.y_zero_point)), d32, q + c);
   }
   if (!rq.quantized_output) {
     float* y = reinterpret_cast<float*>(base);
-    if (col_stride == 1)
-      std::memcpy(y, real, size_t(cols) * sizeof(float));
-    else
-      for (int64_t c = 0; c < cols; ++c) y[c * col_stride] = real[c];
+    for (int64_t c = 0; c < cols; ++c) y[c * col_stride] = real[c];
   } else if (rq.output_dtype == DType::UInt8) {
     uint8_t* y = reinterpret_cast<uint8_t*>(base);
     for (int64_t c = 0; c < cols; ++c) y[c * col_stride] = uint8_t(q[c]);
@@ -178,17 +241,35 @@ void QgemmPacked(int64_t M, int64_t N, int64_t K, const int32_t* pa, const int32
   }
 }
 
-void RequantizeRow(const int32_t* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out) {
-  const int64_t chunk = QNR();  // StoreRow handles up to two vectors at a time
-  constexpr size_t kMaxL = HWY_MAX_BYTES / sizeof(int32_t);
-  HWY_ALIGN int32_t buf[2 * kMaxL];
+// Whole vectors straight from acc; the last partial vector from a zero-padded copy, so
+// nothing past n is read.
+template <typename T, class Load>
+HWY_INLINE void RequantizeSpan(const T* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out,
+                               const Load& load) {
+  const D32 d32;
+  const int64_t L = int64_t(hn::Lanes(d32));
   const size_t esize = rq.quantized_output ? 1 : sizeof(float);
-  for (int64_t i = 0; i < n; i += chunk) {
-    const int64_t m = std::min(chunk, n - i);
-    std::memcpy(buf, acc + i, size_t(m) * sizeof(int32_t));
-    if (m < chunk) std::memset(buf + m, 0, size_t(chunk - m) * sizeof(int32_t));  // StoreRow reads whole vectors
-    StoreRow(buf, m, bias, rq.multiplier[size_t(channel)], rq, static_cast<char*>(out) + size_t(i) * esize, 1);
-  }
+  const float multiplier = rq.multiplier[size_t(channel)];
+  const int64_t whole = n / L * L;
+  StoreContiguous([&](int64_t c) { return load(acc + c); }, whole, bias, multiplier, rq, static_cast<char*>(out));
+  if (whole == n) return;
+  constexpr size_t kMaxL = HWY_MAX_BYTES / sizeof(int32_t);
+  HWY_ALIGN T tail[kMaxL] = {};
+  std::memcpy(tail, acc + whole, size_t(n - whole) * sizeof(T));
+  StoreContiguous([&](int64_t) { return load(tail); }, n - whole, bias, multiplier, rq,
+                  static_cast<char*>(out) + size_t(whole) * esize);
+}
+
+void RequantizeRow(const int32_t* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out) {
+  const D32 d32;
+  RequantizeSpan(acc, n, bias, channel, rq, out, [&](const int32_t* p) { return hn::LoadU(d32, p); });
+}
+
+// Float accumulators hold exact integers below 2^24: the conversion is exact.
+void RequantizeRowF32(const float* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out) {
+  const D32 d32;
+  const DF df;
+  RequantizeSpan(acc, n, bias, channel, rq, out, [&](const float* p) { return hn::ConvertTo(d32, hn::LoadU(df, p)); });
 }
 
 void QgemvRows(int64_t n0, int64_t n1, int64_t K, const int8_t* w, int64_t ldw, const int16_t* x, const int32_t* bias,
@@ -231,6 +312,7 @@ HWY_EXPORT(PackQBU8);
 HWY_EXPORT(PackQBS8);
 HWY_EXPORT(QgemmPacked);
 HWY_EXPORT(RequantizeRow);
+HWY_EXPORT(RequantizeRowF32);
 HWY_EXPORT(QgemvRows);
 
 int64_t qgemm_mr() { return HWY_DYNAMIC_DISPATCH(QMR)(); }
@@ -251,6 +333,9 @@ void qgemm_packed(int64_t M, int64_t N, int64_t K, const int32_t* pa, const int3
 
 void requantize_row(const int32_t* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out) {
   HWY_DYNAMIC_DISPATCH(RequantizeRow)(acc, n, bias, channel, rq, out);
+}
+void requantize_row_f32(const float* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out) {
+  HWY_DYNAMIC_DISPATCH(RequantizeRowF32)(acc, n, bias, channel, rq, out);
 }
 void qgemv_rows(int64_t n0, int64_t n1, int64_t K, const int8_t* w, int64_t ldw, const int16_t* x, const int32_t* bias,
                 const Requantize& rq, void* out) {
