@@ -15,7 +15,9 @@ start=$SECONDS
 
 echo "== aarch64 cross build"
 cmake --preset aarch64-cross >/dev/null
-cmake --build --preset aarch64-cross -j "$(nproc)"
+# Only what runs here (the CLI and its tests need a host that can start aarch64 children).
+cmake --build --preset aarch64-cross -j "$(nproc)" --target pith_unit_tests pith_conformance pith_zoo_test \
+  pith_simd_target pith_session_only
 
 if [ ! -f build/zoo/manifest.json ]; then
   echo "== model zoo (torchvision exports with PyTorch reference outputs; cached)"
@@ -31,5 +33,5 @@ echo "aarch64 runtime: $(stat -c %s build/aarch64/pith_session_only.stripped) by
   "(+ libhwy.so.1, libstdc++ and libc shared)"
 
 echo "== aarch64 tests under qemu"
-ctest --preset aarch64-cross -j "$(nproc)" -E '^Cli(Errors)?\.'
+ctest --preset aarch64-cross -j "$(nproc)" -E '^Cli(Errors)?\.|_NOT_BUILT$'
 echo "== aarch64 build and tests: $((SECONDS - start)) s"
