@@ -588,6 +588,8 @@ InferResult Engine::infer(const std::string& model_name, const std::map<std::str
         }
       }
     }
+    if (status == Status::DeadlineExceeded)  // one message, whichever side noticed first
+      error = "deadline exceeded after " + std::to_string(latency) + " ms (" + error + ")";
     throw ServeError(status, error);
   }
   ++target->completed;
