@@ -6,7 +6,6 @@
 // SIGINT or SIGTERM. Options set every model's defaults; DIR/NAME.json overrides them.
 #include <csignal>
 #include <iostream>
-#include <thread>
 
 #include "cli/commands.h"
 #include "serve/server.h"

@@ -327,8 +327,8 @@ struct Engine::Model {
   mutable std::mutex mutex;
   std::shared_ptr<Deployment> live, previous;
   std::vector<VersionInfo> versions;
-  std::unique_ptr<ResultCache> cache;
-  Monitor monitor;  // every request of every version
+  std::shared_ptr<ResultCache> cache;  // shared: a request keeps it while a redeploy drops it
+  Monitor monitor;                     // every request of every version
   bool fallback_active = false;
   uint64_t fallback_switches = 0, since_probe = 0;
   std::string last_switch_reason;
@@ -422,7 +422,7 @@ std::string Engine::deploy(const std::string& artifact_path, const DeploymentCon
   {
     std::lock_guard<std::mutex> lock(model->mutex);
     if (!model->cache && config.cache)
-      model->cache = std::make_unique<ResultCache>(config.cache_bytes, config.cache_ttl);
+      model->cache = std::make_shared<ResultCache>(config.cache_bytes, config.cache_ttl);
     if (!config.cache) model->cache.reset();
     retired = std::move(model->previous);
     if (retired) model->set_status(retired->version, "retired");
@@ -466,11 +466,11 @@ InferResult Engine::infer(const std::string& model_name, const std::map<std::str
   const auto start = Clock::now();
   auto model = find(model_name);
   std::shared_ptr<Deployment> live;
-  ResultCache* cache = nullptr;
+  std::shared_ptr<ResultCache> cache;
   {
     std::lock_guard<std::mutex> lock(model->mutex);
     live = model->live;
-    cache = model->cache.get();
+    cache = model->cache;
   }
   if (!live) throw ServeError(Status::NotFound, "model '" + model->name + "' has no live version");
   try {
@@ -578,7 +578,7 @@ InferResult Engine::infer(const std::string& model_name, const std::map<std::str
         const double before = previous->completed ? double(previous->failed) / double(previous->completed) : 0.0;
         if (rate > live->config.max_error_rate && rate > before) {
           std::lock_guard<std::mutex> mlock(model->mutex);
-          if (model->live == live) {
+          if (model->live == live && model->previous) {
             model->live = std::move(model->previous);
             model->set_status(live->version, "retired");
             model->set_status(model->live->version, "live");

@@ -88,7 +88,12 @@ Tensor tensor_from_json(const nlohmann::json& j, const ValueInfo& declared) {
     }
     if (!known) shape = nested;
   }
-  const int64_t numel = shape_numel(shape);
+  int64_t numel = 1;  // counted with an overflow guard: a shape from a client can be anything
+  for (int64_t d : shape) {
+    PITH_CHECK(d == 0 || numel <= int64_t(values.size()) / d, "input '", input, "': shape ", shape_str(shape),
+               " holds more elements than \"data\" has (", values.size(), ")");
+    numel *= d;
+  }
   PITH_CHECK(numel == int64_t(values.size()), "input '", input, "': shape ", shape_str(shape), " holds ", numel,
              " elements but \"data\" has ", values.size());
   Tensor t(dtype, shape);

@@ -8,6 +8,7 @@
 #include <httplib.h>
 #include <stb/stb_image_write.h>
 
+#include <cstdio>
 #include <fstream>
 #include <thread>
 
@@ -214,6 +215,9 @@ TEST_F(ServerTest, BadRequestsGetAMessageAndTheServerKeepsServing) {
                400, "expected shape");
   expect_error(predict("cnn", {{"inputs", {{"input", {{"shape", {2}}, {"data", {1, 2, 3}}}}}}}), 400,
                "holds 2 elements");
+  const int64_t huge = int64_t(1) << 40;  // a product that overflows int64 must not slip through
+  expect_error(predict("cnn", {{"inputs", {{"input", {{"shape", {huge, huge, huge}}, {"data", {1}}}}}}}), 400,
+               "holds more elements");
   expect_error(predict("cnn", {{"inputs", {{"picture", tensor_json(test_util::images(1, 5))}}}}), 400,
                "unexpected input 'picture'");
   expect_error(predict("cnn", {{"input", 1}}), 400, "needs \"inputs\"");
@@ -285,6 +289,8 @@ TEST_F(ServerTest, TenThousandRequestsKeepMemoryFlat) {
     if (i == 1999) rss_warm = process_stats().resident_bytes;
   }
   const uint64_t rss_end = process_stats().resident_bytes;
+  std::printf("RSS after 2,000 requests %.1f MiB, after 10,000 %.1f MiB\n", double(rss_warm) / 1048576.0,
+              double(rss_end) / 1048576.0);
   EXPECT_EQ(failures, 0);
   EXPECT_LT(double(rss_end), double(rss_warm) * 1.05 + 4e6) << rss_warm << " -> " << rss_end;
   EXPECT_EQ(server->engine().status("cnn").monitor.ok, 10000u);
