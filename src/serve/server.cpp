@@ -2,7 +2,9 @@
 
 #include <httplib.h>
 
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -134,6 +136,15 @@ void send_error(httplib::Response& res, int code, const std::string& status, con
   send_json(res, code, {{"error", message}, {"status", status}});
 }
 
+// A deadline in milliseconds as a client spells it: a positive number, all of it.
+double deadline_value(const std::string& text, const char* where) {
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  PITH_CHECK(!text.empty() && end == text.c_str() + text.size() && v > 0 && std::isfinite(v), where,
+             " must be a positive number of milliseconds, got '", text, "'");
+  return v;
+}
+
 bool is_image(const std::string& type) { return type.rfind("image/", 0) == 0; }
 bool is_npy(const std::string& type, const std::string& body) {
   return type == "application/x-npy" || (type == "application/octet-stream" && body.rfind("\x93NUMPY", 0) == 0);
@@ -230,8 +241,9 @@ struct Server::Impl {
     std::map<std::string, Tensor> inputs;
     double deadline_ms = 0;
     std::string output = req.has_param("output") ? req.get_param_value("output") : "";
-    if (req.has_header("X-Deadline-Ms")) deadline_ms = std::atof(req.get_header_value("X-Deadline-Ms").c_str());
-    if (req.has_param("deadline_ms")) deadline_ms = std::atof(req.get_param_value("deadline_ms").c_str());
+    if (req.has_header("X-Deadline-Ms"))
+      deadline_ms = deadline_value(req.get_header_value("X-Deadline-Ms"), "X-Deadline-Ms");
+    if (req.has_param("deadline_ms")) deadline_ms = deadline_value(req.get_param_value("deadline_ms"), "deadline_ms");
     auto single_input = [&]() -> const ValueInfo& {
       PITH_CHECK(declared.size() == 1, "this body carries one tensor but the model takes ", declared.size(),
                  " inputs; send JSON {\"inputs\": {...}}");

@@ -221,6 +221,12 @@ TEST_F(ServerTest, BadRequestsGetAMessageAndTheServerKeepsServing) {
   expect_error(predict("cnn", {{"inputs", {{"picture", tensor_json(test_util::images(1, 5))}}}}), 400,
                "unexpected input 'picture'");
   expect_error(predict("cnn", {{"input", 1}}), 400, "needs \"inputs\"");
+  expect_error(client->Post("/v1/models/cnn:predict", {{"X-Deadline-Ms", "soon"}}, good.dump(), "application/json"),
+               400, "X-Deadline-Ms must be a positive number of milliseconds, got 'soon'");
+  expect_error(client->Post("/v1/models/cnn:predict?deadline_ms=-3", good.dump(), "application/json"), 400,
+               "deadline_ms must be a positive number");
+  expect_error(predict("cnn", {{"inputs", good["inputs"]}, {"deadline_ms", 0}}), 400,
+               "\"deadline_ms\" must be a positive");
   expect_error(predict("nope", good), 404, "no model named 'nope'");
   expect_error(client->Get("/v1/models/nope"), 404, "no model named 'nope'");
   expect_error(client->Get("/v2/anything"), 404, "no route");
