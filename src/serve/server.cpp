@@ -233,8 +233,7 @@ struct Server::Impl {
 
   void predict(const httplib::Request& req, httplib::Response& res) {
     const std::string name = req.matches[1];
-    if (!engine.has_model(name)) return send_error(res, 404, "not_found", "no model named '" + name + "'");
-    const Engine::Live live = engine.live(name);
+    const Engine::Live live = engine.live(name);  // NotFound (404) for an unknown name
     const std::vector<ValueInfo>& declared = live.graph->inputs;
     const Pipelines p = pipelines_of(name, live.version);
     const std::string type = content_type(req);

@@ -1,7 +1,6 @@
 #include "serve/tensor_codec.h"
 
 #include <cmath>
-#include <cstring>
 #include <limits>
 
 namespace pith::serve {
@@ -162,21 +161,6 @@ std::map<std::string, Tensor> inputs_from_json(const nlohmann::json& inputs, con
     out.emplace(name, tensor_from_json(value, *info));
   }
   return out;
-}
-
-nlohmann::json tensor_to_json(const Tensor& t) {
-  nlohmann::json data = nlohmann::json::array();
-  if (t.dtype() == DType::Float32) {
-    const float* p = t.data<float>();
-    for (int64_t i = 0; i < t.numel(); ++i)
-      data.push_back(std::isfinite(p[i]) ? nlohmann::json(p[i]) : nlohmann::json(nullptr));
-  } else {
-    for (int64_t i = 0; i < t.numel(); ++i) {
-      const double v = t.as_double(i);
-      data.push_back(std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr));
-    }
-  }
-  return {{"dtype", dtype_name(t.dtype())}, {"shape", t.shape()}, {"data", data}};
 }
 
 }  // namespace pith::serve

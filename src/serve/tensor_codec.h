@@ -1,8 +1,7 @@
-// Tensors in and out of HTTP bodies.
+// Tensors from the JSON bodies of HTTP requests.
 //   JSON: {"dtype": "float32", "shape": [1, 3], "data": [1, 2, 3]}; "data" may also be
 //   nested arrays (the shape is then read from the nesting); "dtype" defaults to the
 //   model's declared type and "shape" to its declared shape when that is fully known.
-//   .npy: the NumPy format (core/npy.h), for clients that send or want raw bytes.
 // Every problem is a pith::Error naming the input and what was expected.
 #pragma once
 
@@ -21,7 +20,5 @@ Tensor tensor_from_json(const nlohmann::json& j, const ValueInfo& declared);
 
 // {"inputs": {NAME: tensor, ...}} (or a list in the model's input order).
 std::map<std::string, Tensor> inputs_from_json(const nlohmann::json& inputs, const std::vector<ValueInfo>& declared);
-
-nlohmann::json tensor_to_json(const Tensor& t);
 
 }  // namespace pith::serve

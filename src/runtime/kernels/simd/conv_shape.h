@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "runtime/kernel.h"
-#include "runtime/kernels/simd/depthwise.h"
 #include "runtime/kernels/reference/spatial.h"
+#include "runtime/kernels/simd/depthwise.h"
 
 namespace pith::simd {
 
