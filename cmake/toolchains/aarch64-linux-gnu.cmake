@@ -16,10 +16,9 @@
 # The aarch64-cross preset (CMakePresets.json) also sets, for the kernels as they are today:
 #   PITH_HWY_DISABLED_TARGETS=HWY_SVE|HWY_SVE2|HWY_SVE_256|HWY_SVE2_128: sgemm.cpp keeps its
 #     accumulators in arrays of vectors, which SVE's sizeless vector types cannot be.
-#   PITH_HWY_ALL_ATTAINABLE=ON: with SVE off, NEON would be the only target, and
-#     HWY_DYNAMIC_DISPATCH(simd::Fn) (namespace-qualified, as elementwise.cpp and pool.cpp
-#     use it) does not compile with one target; compiling the scalar fallback too keeps
-#     the dispatch tables, and the SIMD tests then run on NEON and SCALAR.
+#     NEON, the aarch64 baseline, is then the one target: kernels are called statically (no
+#     dispatch table, no scalar fallback a device would never run), and the SIMD tests run on
+#     NEON.
 #   -ffp-contract=off: aarch64 has FMA in its base ISA, so GCC's default contraction fuses
 #     a*b+c differently per code path in scalar code, and results then depend on how rows
 #     are split between threads (seen on the SCALAR target's GEMV); x86-64's baseline has

@@ -1,8 +1,11 @@
 // pith inspect MODEL [--json]: what is in a model, and what pith cannot run in it.
+// pith inspect MODEL --kernels: the kernels a Session runs for it (after the graph passes),
+// one registry key per line: the list a selective runtime build keeps (DESIGN.md).
 #include <iostream>
 
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "artifact/artifact.h"
 #include "artifact/signature.h"
@@ -30,12 +33,36 @@ std::string values_json(const std::vector<ValueInfo>& values) {
   }
   return s + "]";
 }
+
+void collect_kernel_keys(const Graph& g, std::set<std::string>& keys) {
+  for (auto& node : g.nodes) {
+    keys.insert(kernel_key(node.domain, node.op_type));
+    for (auto& [k, a] : node.attributes) {
+      if (a.g) collect_kernel_keys(*a.g, keys);
+      for (auto& sub : a.graphs) collect_kernel_keys(*sub, keys);
+    }
+  }
+}
 }  // namespace
 
 int cmd_inspect(const std::vector<std::string>& argv) {
-  Args args = Args::parse(argv, {"public-key"}, {"json"});
-  PITH_CHECK(args.positional.size() == 1, "usage: pith inspect MODEL [--json]");
+  Args args = Args::parse(argv, {"public-key"}, {"json", "kernels"});
+  PITH_CHECK(args.positional.size() == 1, "usage: pith inspect MODEL [--json | --kernels]");
   const std::string path = args.positional[0];
+  if (args.flag("kernels")) {
+    PITH_CHECK(!args.flag("json"), "--kernels and --json are exclusive");
+    // The graph as `pith run` executes it; its unsupported operators are an error here,
+    // since no runtime build could run it.
+    auto graph = load_model(path, /*optimize=*/true, args.get("public-key"));
+    auto unsupported = find_unsupported_ops(*graph);
+    PITH_CHECK(unsupported.empty(), path, ": pith has no kernel for ",
+               kernel_key(unsupported[0].domain, unsupported[0].op_type), " (node '", unsupported[0].node_name, "')");
+    std::set<std::string> keys;
+    collect_kernel_keys(*graph, keys);
+    std::cout << "# kernels for " << path << " (pith inspect --kernels)\n";
+    for (auto& k : keys) std::cout << k << "\n";
+    return 0;
+  }
   // An artifact's metadata (what made it, from what) and whether it carries a signature.
   std::map<std::string, std::string> metadata;
   auto graph = load_model(path, /*optimize=*/false, args.get("public-key"), &metadata);

@@ -25,16 +25,19 @@ class OutputAllocator {
 
 // Runs a subgraph (If/Loop/Scan bodies) with the given inputs; outer-scope values resolve
 // against the enclosing run. Provided by the Session.
-using SubgraphRunner =
-    std::function<std::vector<Tensor>(const Graph& body, const std::vector<Tensor>& inputs)>;
+using SubgraphRunner = std::function<std::vector<Tensor>(const Graph& body, const std::vector<Tensor>& inputs)>;
 
 class KernelContext {
  public:
-  KernelContext(const Node& node, int64_t opset, std::vector<const Tensor*> inputs,
-                std::vector<Tensor>& outputs, const SubgraphRunner* runner, ThreadPool* pool = nullptr,
-                std::shared_ptr<void>* state = nullptr)
-      : node_(node), opset_(opset), inputs_(std::move(inputs)), outputs_(outputs), runner_(runner),
-        pool_(pool), state_(state) {}
+  KernelContext(const Node& node, int64_t opset, std::vector<const Tensor*> inputs, std::vector<Tensor>& outputs,
+                const SubgraphRunner* runner, ThreadPool* pool = nullptr, std::shared_ptr<void>* state = nullptr)
+      : node_(node),
+        opset_(opset),
+        inputs_(std::move(inputs)),
+        outputs_(outputs),
+        runner_(runner),
+        pool_(pool),
+        state_(state) {}
 
   const Node& node() const { return node_; }
   int64_t opset() const { return opset_; }
@@ -104,6 +107,9 @@ KernelFn find_kernel(const std::string& domain, const std::string& op_type);
 // The portable reference kernel only (tests compare SIMD kernels against it).
 KernelFn find_reference_kernel(const std::string& domain, const std::string& op_type);
 std::vector<std::string> registered_ops();
+// The registry key of an operator: "Conv" in the default ONNX domain, "pith.FusedConv" in
+// others. A selective build lists these (src/runtime/kernel_registry.cpp).
+std::string kernel_key(const std::string& domain, const std::string& op_type);
 
 }  // namespace pith
 

@@ -117,6 +117,14 @@ TEST(Cli, InspectReportsTheModel) {
     EXPECT_NE(r.output.find(f), std::string::npos) << f << " in " << r.output;
 }
 
+TEST(Cli, InspectKernelsListsWhatTheSessionRuns) {
+  Result r = run_pith("inspect " + default_model() + " --kernels");
+  ASSERT_EQ(r.code, 0) << r.output;
+  // After the graph passes: Conv+Relu fused, one key per line, sorted.
+  EXPECT_EQ(r.output.substr(r.output.find('\n') + 1), "Flatten\nGemm\nMaxPool\npith.FusedConv\npith.FusedGemm\n");
+  expect_error(run_pith("inspect " + default_model() + " --kernels --json"), {"--kernels and --json are exclusive"});
+}
+
 TEST(Cli, BenchPrintsJsonLast) {
   Result r = run_pith("bench " + default_model() + " --iterations 3 --warmup 1 --json");
   ASSERT_EQ(r.code, 0) << r.output;
@@ -160,6 +168,8 @@ TEST(CliErrors, UnsupportedOperatorsAreAllReportedUpFront) {
   Result r = run_pith("inspect " + model);
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.output.find("FancyOp"), std::string::npos);
+  // No runtime build could run it, so there is no kernel list to give.
+  expect_error(run_pith("inspect " + model + " --kernels"), {"custom.onnx", "no kernel for FancyOp", "node 'fancy'"});
 }
 
 TEST(CliErrors, InputOfWrongShapeOrDtype) {

@@ -25,7 +25,22 @@
 #ifndef PITH_SIMD_ELEMENTWISE_ONCE
 #define PITH_SIMD_ELEMENTWISE_ONCE
 namespace pith::simd {
-enum class UnaryOp { Relu, Clip, LeakyRelu, Sigmoid, HardSigmoid, HardSwish, Tanh, Exp, Erf, Sqrt, Neg, Abs, Reciprocal, Square };
+enum class UnaryOp {
+  Relu,
+  Clip,
+  LeakyRelu,
+  Sigmoid,
+  HardSigmoid,
+  HardSwish,
+  Tanh,
+  Exp,
+  Erf,
+  Sqrt,
+  Neg,
+  Abs,
+  Reciprocal,
+  Square
+};
 struct UnaryParams {
   UnaryOp op = UnaryOp::Relu;
   float alpha = 0, beta = 0;  // Clip: min, max; LeakyRelu: alpha; HardSigmoid: alpha, beta
@@ -133,25 +148,38 @@ struct ReciprocalF {
 
 void UnaryF32(const float* in, float* out, int64_t n, const UnaryParams& p) {
   switch (p.op) {
-    case UnaryOp::Relu: return MapUnary(in, out, n, ReluF{});
-    case UnaryOp::Clip: return MapUnary(in, out, n, ClipF{p.alpha, p.beta});
+    case UnaryOp::Relu:
+      return MapUnary(in, out, n, ReluF{});
+    case UnaryOp::Clip:
+      return MapUnary(in, out, n, ClipF{p.alpha, p.beta});
     case UnaryOp::LeakyRelu: {
       Activation a;
       a.kind = ActivationKind::LeakyRelu;
       a.alpha = p.alpha;
       return MapUnary(in, out, n, ActF{a});
     }
-    case UnaryOp::Sigmoid: return MapUnary(in, out, n, SigmoidF{});
-    case UnaryOp::HardSigmoid: return MapUnary(in, out, n, HardSigmoidF{p.alpha, p.beta});
-    case UnaryOp::HardSwish: return MapUnary(in, out, n, HardSwishF{});
-    case UnaryOp::Tanh: return MapUnary(in, out, n, TanhF{});
-    case UnaryOp::Exp: return MapUnary(in, out, n, ExpOpF{});
-    case UnaryOp::Erf: return MapUnary(in, out, n, ErfOpF{});
-    case UnaryOp::Sqrt: return MapUnary(in, out, n, SqrtF{});
-    case UnaryOp::Neg: return MapUnary(in, out, n, NegF{});
-    case UnaryOp::Abs: return MapUnary(in, out, n, AbsF{});
-    case UnaryOp::Reciprocal: return MapUnary(in, out, n, ReciprocalF{});
-    case UnaryOp::Square: return MapUnary(in, out, n, SquareF{});
+    case UnaryOp::Sigmoid:
+      return MapUnary(in, out, n, SigmoidF{});
+    case UnaryOp::HardSigmoid:
+      return MapUnary(in, out, n, HardSigmoidF{p.alpha, p.beta});
+    case UnaryOp::HardSwish:
+      return MapUnary(in, out, n, HardSwishF{});
+    case UnaryOp::Tanh:
+      return MapUnary(in, out, n, TanhF{});
+    case UnaryOp::Exp:
+      return MapUnary(in, out, n, ExpOpF{});
+    case UnaryOp::Erf:
+      return MapUnary(in, out, n, ErfOpF{});
+    case UnaryOp::Sqrt:
+      return MapUnary(in, out, n, SqrtF{});
+    case UnaryOp::Neg:
+      return MapUnary(in, out, n, NegF{});
+    case UnaryOp::Abs:
+      return MapUnary(in, out, n, AbsF{});
+    case UnaryOp::Reciprocal:
+      return MapUnary(in, out, n, ReciprocalF{});
+    case UnaryOp::Square:
+      return MapUnary(in, out, n, SquareF{});
   }
 }
 
@@ -207,10 +235,14 @@ HWY_INLINE void BinaryRun(const F& f, const float* a, bool a_vec, const float* b
     HWY_ALIGN float ba[HWY_MAX_BYTES / sizeof(float)] = {};
     HWY_ALIGN float bb[HWY_MAX_BYTES / sizeof(float)] = {};
     const size_t rest = size_t(n - i);
-    if (a_vec) std::memcpy(ba, a + i, rest * sizeof(float));
-    else std::fill(ba, ba + L, a[0]);
-    if (b_vec) std::memcpy(bb, b + i, rest * sizeof(float));
-    else std::fill(bb, bb + L, b[0]);
+    if (a_vec)
+      std::memcpy(ba, a + i, rest * sizeof(float));
+    else
+      std::fill(ba, ba + L, a[0]);
+    if (b_vec)
+      std::memcpy(bb, b + i, rest * sizeof(float));
+    else
+      std::fill(bb, bb + L, b[0]);
     hn::Store(f(hn::Load(d, ba), hn::Load(d, bb)), d, ba);
     std::memcpy(out + i, ba, rest * sizeof(float));
   }
@@ -218,10 +250,14 @@ HWY_INLINE void BinaryRun(const F& f, const float* a, bool a_vec, const float* b
 
 void BinaryRunF32(BinaryOp op, const float* a, bool a_vec, const float* b, bool b_vec, float* out, int64_t n) {
   switch (op) {
-    case BinaryOp::Add: return BinaryRun(AddF{}, a, a_vec, b, b_vec, out, n);
-    case BinaryOp::Sub: return BinaryRun(SubF{}, a, a_vec, b, b_vec, out, n);
-    case BinaryOp::Mul: return BinaryRun(MulF{}, a, a_vec, b, b_vec, out, n);
-    case BinaryOp::Div: return BinaryRun(DivF{}, a, a_vec, b, b_vec, out, n);
+    case BinaryOp::Add:
+      return BinaryRun(AddF{}, a, a_vec, b, b_vec, out, n);
+    case BinaryOp::Sub:
+      return BinaryRun(SubF{}, a, a_vec, b, b_vec, out, n);
+    case BinaryOp::Mul:
+      return BinaryRun(MulF{}, a, a_vec, b, b_vec, out, n);
+    case BinaryOp::Div:
+      return BinaryRun(DivF{}, a, a_vec, b, b_vec, out, n);
   }
 }
 
@@ -258,6 +294,9 @@ HWY_EXPORT(BinaryRunF32);
 }  // namespace simd
 
 namespace {
+// Unqualified below: with a single compiled target HWY_DYNAMIC_DISPATCH(F) names
+// HWY_NAMESPACE::F, which must resolve from here (aarch64 compiles NEON only).
+using namespace simd;
 
 // Elements per parallel task: large enough that waking threads pays off.
 constexpr int64_t kGrain = 16384;
@@ -266,8 +305,10 @@ constexpr int64_t kGrain = 16384;
 template <typename F>
 void parallel_ranges(KernelContext& ctx, int64_t n, F&& fn) {
   ThreadPool* pool = ctx.thread_pool();
-  if (pool && n >= 2 * kGrain) pool->parallel_for(n, kGrain, fn);
-  else if (n > 0) fn(int64_t(0), n);
+  if (pool && n >= 2 * kGrain)
+    pool->parallel_for(n, kGrain, fn);
+  else if (n > 0)
+    fn(int64_t(0), n);
 }
 
 bool unary_fast(KernelContext& ctx, const simd::UnaryParams& p) {
@@ -277,7 +318,7 @@ bool unary_fast(KernelContext& ctx, const simd::UnaryParams& p) {
   const float* in = x.data<float>();
   float* out = y.data<float>();
   parallel_ranges(ctx, x.numel(), [&](int64_t b, int64_t e) {
-    HWY_DYNAMIC_DISPATCH(simd::UnaryF32)(in + b, out + b, e - b, p);
+    HWY_DYNAMIC_DISPATCH(UnaryF32)(in + b, out + b, e - b, p);
   });
   return true;
 }
@@ -368,7 +409,7 @@ void run_binary(KernelContext& ctx, simd::BinaryOp op) {
       const int64_t n = std::min(inner - col, end - pos);
       const int64_t oa = i0 * plan.sa[0] + i1 * plan.sa[1] + (plan.a_inner ? col : 0);
       const int64_t ob = i0 * plan.sb[0] + i1 * plan.sb[1] + (plan.b_inner ? col : 0);
-      HWY_DYNAMIC_DISPATCH(simd::BinaryRunF32)(op, pa + oa, plan.a_inner, pb + ob, plan.b_inner, out + pos, n);
+      HWY_DYNAMIC_DISPATCH(BinaryRunF32)(op, pa + oa, plan.a_inner, pb + ob, plan.b_inner, out + pos, n);
       pos += n;
     }
   });

@@ -228,6 +228,9 @@ HWY_EXPORT(PoolPlanes);
 }  // namespace simd
 
 namespace {
+// Unqualified below: with a single compiled target HWY_DYNAMIC_DISPATCH(F) names
+// HWY_NAMESPACE::F, which must resolve from here (aarch64 compiles NEON only).
+using namespace simd;
 
 template <typename F>
 void parallel_planes(KernelContext& ctx, int64_t planes, int64_t grain, F&& fn) {
@@ -255,7 +258,7 @@ bool global_pool(KernelContext& ctx, bool is_max) {
   // About 16K input floats per task.
   const int64_t grain = std::max<int64_t>(1, 16384 / S);
   parallel_planes(ctx, planes, grain, [&](int64_t b, int64_t e) {
-    HWY_DYNAMIC_DISPATCH(simd::GlobalPool)(xd + b * S, e - b, S, is_max, yd + b);
+    HWY_DYNAMIC_DISPATCH(GlobalPool)(xd + b * S, e - b, S, is_max, yd + b);
   });
   return true;
 }
@@ -342,7 +345,7 @@ bool windowed_pool(KernelContext& ctx, bool is_max) {
   const size_t scratch = size_t(g.scratch_floats());
   parallel_planes(ctx, N * C, 1, [&](int64_t b, int64_t e) {
     float* buf = simd::thread_scratch(scratch);
-    HWY_DYNAMIC_DISPATCH(simd::PoolPlanes)(g, xd + b * plane_in, yd + b * plane_out, e - b, buf);
+    HWY_DYNAMIC_DISPATCH(PoolPlanes)(g, xd + b * plane_in, yd + b * plane_out, e - b, buf);
   });
   return true;
 }

@@ -52,8 +52,7 @@ void SoftmaxRows(const float* x, float* y, int64_t rows, int64_t len, bool log_o
       s1 = ExpF(d, hn::Sub(tail, vmax));
       const float sum = hn::GetLane(hn::SumOfLanes(d, hn::Add(s0, s1)));
       const VF shift = hn::Set(d, std::log(sum));
-      for (i = 0; i < full; i += L)
-        hn::StoreU(hn::Sub(hn::Sub(hn::LoadU(d, xr + i), vmax), shift), d, yr + i);
+      for (i = 0; i < full; i += L) hn::StoreU(hn::Sub(hn::Sub(hn::LoadU(d, xr + i), vmax), shift), d, yr + i);
       if (rest) {
         hn::Store(hn::Sub(hn::Sub(tail, vmax), shift), d, buf);
         std::memcpy(yr + full, buf, size_t(rest) * sizeof(float));
@@ -162,14 +161,19 @@ HWY_EXPORT(LayerNormRows);
 }  // namespace simd
 
 namespace {
+// Unqualified below: with a single compiled target HWY_DYNAMIC_DISPATCH(F) names
+// HWY_NAMESPACE::F, which must resolve from here (aarch64 compiles NEON only).
+using namespace simd;
 
 // Calls fn(begin, end) over rows, about `work` floats per task.
 template <typename F>
 void parallel_rows(KernelContext& ctx, int64_t rows, int64_t len, F&& fn) {
   ThreadPool* pool = ctx.thread_pool();
   const int64_t grain = std::max<int64_t>(1, 8192 / std::max<int64_t>(len, 1));
-  if (pool && rows >= 2 * grain) pool->parallel_for(rows, grain, fn);
-  else if (rows > 0) fn(int64_t(0), rows);
+  if (pool && rows >= 2 * grain)
+    pool->parallel_for(rows, grain, fn);
+  else if (rows > 0)
+    fn(int64_t(0), rows);
 }
 
 bool softmax_fast(KernelContext& ctx, bool log_output) {
@@ -194,7 +198,7 @@ bool softmax_fast(KernelContext& ctx, bool log_output) {
   const float* xd = x.data<float>();
   float* yd = y.data<float>();
   parallel_rows(ctx, rows, len, [&](int64_t b, int64_t e) {
-    HWY_DYNAMIC_DISPATCH(simd::SoftmaxRows)(xd + b * len, yd + b * len, e - b, len, log_output);
+    HWY_DYNAMIC_DISPATCH(SoftmaxRows)(xd + b * len, yd + b * len, e - b, len, log_output);
   });
   return true;
 }
@@ -230,7 +234,7 @@ bool layernorm_fast(KernelContext& ctx) {
   const float eps = ctx.attr_float("epsilon", 1e-5f);
   float* yd = y.data<float>();
   parallel_rows(ctx, rows, len, [&](int64_t b, int64_t e) {
-    HWY_DYNAMIC_DISPATCH(simd::LayerNormRows)(xd + b * len, yd + b * len, e - b, len, sd, bd, eps);
+    HWY_DYNAMIC_DISPATCH(LayerNormRows)(xd + b * len, yd + b * len, e - b, len, sd, bd, eps);
   });
   return true;
 }
@@ -273,7 +277,7 @@ bool reduce_mean_fast(KernelContext& ctx) {
   const float* xd = x.data<float>();
   float* yd = y.data<float>();
   parallel_rows(ctx, rows, len, [&](int64_t b, int64_t e) {
-    HWY_DYNAMIC_DISPATCH(simd::MeanRows)(xd + b * len, yd + b, e - b, len);
+    HWY_DYNAMIC_DISPATCH(MeanRows)(xd + b * len, yd + b, e - b, len);
   });
   return true;
 }
