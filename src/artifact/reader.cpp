@@ -244,6 +244,17 @@ class Reader {
 
 }  // namespace
 
+namespace {
+// A graph description beyond this is not a model pith wrote (the weights are in segments).
+constexpr uint64_t kMaxModelBytes = uint64_t(1) << 30;
+
+std::shared_ptr<void> aligned_buffer(size_t bytes) {
+  void* p = std::aligned_alloc(64, std::max<size_t>(64, (bytes + 63) / 64 * 64));
+  if (!p) throw std::bad_alloc();
+  return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+}
+}  // namespace
+
 bool looks_like_artifact(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   char magic[4] = {};
@@ -257,8 +268,9 @@ Artifact read_file(const std::string& path) {
   Header h;
   std::memcpy(&h, base, sizeof h);
   PITH_CHECK(std::memcmp(h.magic, kMagic, 4) == 0, path, ": not a .pith artifact (bad magic)");
-  PITH_CHECK(h.format_version == kFormatVersion, path, ": .pith format version ", h.format_version,
-             "; this pith reads version ", kFormatVersion);
+  PITH_CHECK(h.format_version == kFormatVersionPlainModel || h.format_version == kFormatVersion, path,
+             ": .pith format version ", h.format_version, "; this pith reads versions ", kFormatVersionPlainModel,
+             " and ", kFormatVersion);
   PITH_CHECK(
       h.model_offset >= sizeof(Header) && h.model_offset <= map->size && h.model_size <= map->size - h.model_offset,
       path, ": truncated or corrupt (the model lies outside the file)");
@@ -267,7 +279,19 @@ Artifact read_file(const std::string& path) {
              path, ": corrupt (bad segment offset)");
   const uint8_t* model = base + h.model_offset;
   PITH_CHECK(XXH64(model, h.model_size, 0) == h.model_xxhash64, path, ": corrupt (model checksum mismatch)");
-  flatbuffers::Verifier verifier(model, h.model_size);
+  size_t model_size = h.model_size;
+  std::shared_ptr<void> decoded_model;  // the model's bytes when zstd-coded (version 2)
+  if (h.format_version >= 2 && h.model_raw_size != 0) {
+    PITH_CHECK(h.model_raw_size <= kMaxModelBytes, path, ": corrupt (a model of ", h.model_raw_size, " bytes)");
+    PITH_CHECK(ZSTD_getFrameContentSize(model, h.model_size) == h.model_raw_size, path,
+               ": corrupt (the model's zstd frame size disagrees)");
+    decoded_model = aligned_buffer(h.model_raw_size);
+    const size_t n = ZSTD_decompress(decoded_model.get(), h.model_raw_size, model, h.model_size);
+    PITH_CHECK(!ZSTD_isError(n) && n == h.model_raw_size, path, ": corrupt (the model does not decode)");
+    model = static_cast<const uint8_t*>(decoded_model.get());
+    model_size = h.model_raw_size;
+  }
+  flatbuffers::Verifier verifier(model, model_size);
   PITH_CHECK(fb::VerifyModelBuffer(verifier), path, ": corrupt (the FlatBuffers verifier rejects the model)");
   const fb::Model* m = fb::GetModel(model);
 
@@ -292,9 +316,8 @@ Artifact read_file(const std::string& path) {
         const unsigned long long content = ZSTD_getFrameContentSize(p, s->stored_size());
         PITH_CHECK(content == s->raw_size(), path, ": corrupt (segment ", i, " zstd frame size disagrees)");
         PITH_CHECK(s->raw_size() < (uint64_t(1) << 40), path, ": segment ", i, " is too large");
-        void* out = std::aligned_alloc(64, std::max<size_t>(64, (s->raw_size() + 63) / 64 * 64));
-        if (!out) throw std::bad_alloc();
-        std::shared_ptr<void> owner(out, [](void* q) { std::free(q); });
+        std::shared_ptr<void> owner = aligned_buffer(s->raw_size());
+        void* out = owner.get();
         const size_t n = ZSTD_decompress(out, s->raw_size(), p, s->stored_size());
         PITH_CHECK(!ZSTD_isError(n) && n == s->raw_size(), path, ": corrupt (segment ", i, " does not decode)");
         b.data = static_cast<const uint8_t*>(out);
@@ -312,7 +335,7 @@ Artifact read_file(const std::string& path) {
     for (auto* o : *m->opsets()) reader.domain_opsets[o->domain() ? o->domain()->str() : ""] = o->version();
   Artifact a;
   a.format_version = h.format_version;
-  a.compressed = compressed;
+  a.compressed = compressed || decoded_model != nullptr;
   a.graph = reader.graph(m->graph(), "graph");
   if (m->metadata())
     for (auto* kv : *m->metadata())

@@ -252,6 +252,14 @@ class Writer {
 
 constexpr uint64_t align64(uint64_t v) { return (v + 63) / 64 * 64; }
 
+std::string zstd_compress(std::string_view bytes, int level, const std::string& path) {
+  std::string out(ZSTD_compressBound(bytes.size()), '\0');
+  const size_t n = ZSTD_compress(out.data(), out.size(), bytes.data(), bytes.size(), level);
+  PITH_CHECK(!ZSTD_isError(n), path, ": zstd compression failed: ", ZSTD_getErrorName(n));
+  out.resize(n);
+  return out;
+}
+
 }  // namespace
 
 namespace {
@@ -328,14 +336,7 @@ WriteStats write_file(const Graph& g, const std::string& path, const WriteOption
   }
   auto graph = w.graph(options.short_names ? renamed : g);
   std::string stored = w.blob.bytes;
-  if (options.zstd && !stored.empty()) {
-    std::string out(ZSTD_compressBound(w.blob.bytes.size()), '\0');
-    const size_t n =
-        ZSTD_compress(out.data(), out.size(), w.blob.bytes.data(), w.blob.bytes.size(), options.zstd_level);
-    PITH_CHECK(!ZSTD_isError(n), path, ": zstd compression failed: ", ZSTD_getErrorName(n));
-    out.resize(n);
-    stored = std::move(out);
-  }
+  if (options.zstd && !stored.empty()) stored = zstd_compress(stored, options.zstd_level, path);
   std::vector<Offset<fb::OpsetImport>> opsets;
   for (auto& [domain, version] : g.domain_opsets)
     opsets.push_back(fb::CreateOpsetImport(b, b.CreateString(domain), version));
@@ -350,22 +351,30 @@ WriteStats write_file(const Graph& g, const std::string& path, const WriteOption
                                    XXH64(stored.data(), stored.size(), 0)));
   auto segs_v = b.CreateVector(segs);
   b.Finish(fb::CreateModel(b, g.opset, opsets_v, graph, segs_v, meta_v), "PITH");
-  const uint64_t model_size = b.GetSize();
-  const uint64_t seg_offset = align64(sizeof(Header) + model_size);
-
+  std::string_view model(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
   Header h{};
   std::memcpy(h.magic, kMagic, 4);
-  h.format_version = kFormatVersion;
+  h.format_version = kFormatVersionPlainModel;
+  std::string coded_model;
+  if (options.zstd) {
+    coded_model = zstd_compress(model, options.zstd_level, path);
+    if (coded_model.size() < model.size()) {  // version 2 only when it pays
+      h.format_version = kFormatVersion;
+      h.model_raw_size = model.size();
+      model = coded_model;
+    }
+  }
+  const uint64_t seg_offset = align64(sizeof(Header) + model.size());
   h.model_offset = sizeof(Header);
-  h.model_size = model_size;
-  h.model_xxhash64 = XXH64(b.GetBufferPointer(), model_size, 0);
+  h.model_size = model.size();
+  h.model_xxhash64 = XXH64(model.data(), model.size(), 0);
   h.segments_offset = seg_offset;
 
-  const std::string pad(seg_offset - sizeof(Header) - model_size, '\0');
-  write_file_atomically(
-      path, {std::string_view(reinterpret_cast<const char*>(&h), sizeof h),
-             std::string_view(reinterpret_cast<const char*>(b.GetBufferPointer()), model_size), pad, stored});
+  const std::string pad(seg_offset - sizeof(Header) - model.size(), '\0');
+  write_file_atomically(path, {std::string_view(reinterpret_cast<const char*>(&h), sizeof h), model, pad, stored});
   WriteStats stats;
+  stats.model_bytes = b.GetSize();
+  stats.stored_model_bytes = model.size();
   stats.file_bytes = seg_offset + stored.size();
   stats.tensor_bytes = w.blob.bytes.size();
   stats.stored_tensor_bytes = stored.size();

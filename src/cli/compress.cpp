@@ -215,7 +215,8 @@ int cmd_compress(const std::vector<std::string>& argv) {
                                 {"output_pipeline", "output-pipeline"}})
       if (!args.get(option).empty()) wo.metadata[key] = serving_pipeline(option, args.get(option));
     const artifact::WriteStats ws = artifact::write_file(*lowered, out, wo);
-    stored << ",\"tensor_bytes\":" << ws.tensor_bytes << ",\"stored_tensor_bytes\":" << ws.stored_tensor_bytes
+    stored << ",\"model_bytes\":" << ws.model_bytes << ",\"stored_model_bytes\":" << ws.stored_model_bytes
+           << ",\"tensor_bytes\":" << ws.tensor_bytes << ",\"stored_tensor_bytes\":" << ws.stored_tensor_bytes
            << ",\"parameters\":" << ws.parameters << ",\"bits_per_weight\":"
            << json_number(ws.parameters ? 8.0 * double(ws.stored_tensor_bytes) / double(ws.parameters) : 0.0);
   } else {

@@ -136,6 +136,9 @@ TEST(Artifact, RoundTripsAGraphExactlyWithAndWithoutZstd) {
     EXPECT_TRUE(artifact::looks_like_artifact(p.string()));
     artifact::Artifact a = artifact::read_file(p.string());
     EXPECT_EQ(a.compressed, zstd);
+    // With zstd the model (graph, tensor table, metadata) is coded too: format version 2.
+    EXPECT_EQ(a.format_version, zstd ? artifact::kFormatVersion : artifact::kFormatVersionPlainModel);
+    EXPECT_EQ(stats.stored_model_bytes < stats.model_bytes, zstd);
     EXPECT_EQ(a.metadata.at("name"), "sample");
     EXPECT_EQ(a.graph.opset, 13);
     expect_same_graph(g, a.graph);
@@ -212,9 +215,9 @@ TEST(Artifact, DamageIsReportedNeverTrusted) {
   expect_rejected(write_bytes("magic.pith", bad_magic), "bad magic");
 
   std::string version = bytes;
-  const uint32_t v2 = 2;
-  std::memcpy(&version[4], &v2, 4);
-  expect_rejected(write_bytes("version.pith", version), "format version 2");
+  const uint32_t v3 = 3;
+  std::memcpy(&version[4], &v3, 4);
+  expect_rejected(write_bytes("version.pith", version), "format version 3; this pith reads versions 1 and 2");
 
   expect_rejected(write_bytes("short.pith", bytes.substr(0, 20)), "too short");
   expect_rejected(write_bytes("cut_model.pith", bytes.substr(0, sizeof h + h.model_size / 2)), "truncated or corrupt");
@@ -235,6 +238,36 @@ TEST(Artifact, DamageIsReportedNeverTrusted) {
   gh.model_xxhash64 = XXH64(garbage.data() + sizeof h, h.model_size, 0);
   std::memcpy(garbage.data(), &gh, sizeof gh);
   expect_rejected(write_bytes("garbage.pith", garbage), "FlatBuffers verifier");
+}
+
+TEST(Artifact, ACodedModelThatDoesNotDecodeIsRejected) {
+  const fs::path good = scratch("coded_model.pith");
+  artifact::WriteOptions o;
+  o.zstd = true;
+  artifact::write_file(sample_graph(), good.string(), o);
+  const std::string bytes = read_bytes(good);
+  artifact::Header h;
+  std::memcpy(&h, bytes.data(), sizeof h);
+  ASSERT_EQ(h.format_version, 2u);
+  ASSERT_GT(h.model_raw_size, h.model_size);
+  auto with_header = [&](const artifact::Header& changed) {
+    std::string b = bytes;
+    std::memcpy(b.data(), &changed, sizeof changed);
+    return b;
+  };
+  artifact::Header wrong_size = h;
+  wrong_size.model_raw_size += 1;
+  expect_rejected(write_bytes("coded_size.pith", with_header(wrong_size)), "zstd frame size disagrees");
+  artifact::Header huge = h;
+  huge.model_raw_size = uint64_t(1) << 40;
+  expect_rejected(write_bytes("coded_huge.pith", with_header(huge)), "a model of 1099511627776 bytes");
+  // Bytes that checksum right but are no zstd frame.
+  std::string garbage = bytes;
+  for (uint64_t i = 0; i < h.model_size; ++i) garbage[sizeof h + i] = char(0x5A ^ (i * 13));
+  artifact::Header gh = h;
+  gh.model_xxhash64 = XXH64(garbage.data() + sizeof h, h.model_size, 0);
+  std::memcpy(garbage.data(), &gh, sizeof gh);
+  expect_rejected(write_bytes("coded_garbage.pith", garbage), "zstd frame size disagrees");
 }
 
 TEST(Artifact, TensorReferencesOutsideTheirSegmentAreRejected) {

@@ -1,9 +1,10 @@
 // Damaged artifacts are refused, never trusted and never crash the reader: for files with
 // every tensor encoding (raw, palette, 4-bit blocks, halves; plain and zstd), 100 random
 // truncations and 1,000 random bit flips each, then 1,000 flips of the model with its
-// checksum recomputed so that they reach the FlatBuffers verifier and the reader's bounds
-// checks. A bit flip may only go unnoticed where the format carries nothing (the header's
-// reserved word, padding before the segments), and then the graph read is the original.
+// checksum recomputed so that they reach the zstd decoder (coded models), the FlatBuffers
+// verifier and the reader's bounds checks. A bit flip may only go unnoticed where the format
+// carries nothing (a version-1 header's last word, padding before the segments), and then
+// the graph read is the original.
 // Signed files: any change to the trailer or what it covers is refused. Run under ASan in CI.
 #include <gtest/gtest.h>
 
@@ -130,8 +131,10 @@ TEST(ArtifactTamper, BitFlipsAreRefusedUnlessTheyTouchNothing) {
       Graph g;
       if (try_read(bad, &g) == 0) continue;
       ++unnoticed;
-      const bool carries_nothing = (at >= offsetof(artifact::Header, reserved) && at < sizeof h) ||
-                                   (at >= sizeof h + h.model_size && at < h.segments_offset);
+      // Version 1 leaves the header's last word unused; version 2 keeps the coded model's size there.
+      const bool unused_word = h.format_version == artifact::kFormatVersionPlainModel &&
+                               at >= offsetof(artifact::Header, model_raw_size) && at < sizeof h;
+      const bool carries_nothing = unused_word || (at >= sizeof h + h.model_size && at < h.segments_offset);
       EXPECT_TRUE(carries_nothing) << "a flip at byte " << at << " was read";
       EXPECT_TRUE(same_tensors(g, original)) << "a flip at byte " << at << " changed the tensors";
     }
