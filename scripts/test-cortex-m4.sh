@@ -5,8 +5,8 @@
 # build with arm-none-eabi-gcc (-mcpu=cortex-m4 -mfloat-abi=hard, -ffp-contract=off), a
 # check of the model's flash and RAM (arm-none-eabi-size) against the cortex-m4 profile, a
 # run on 8 test images, and a comparison with pith on the host: int8 bit for bit, fp32
-# within 1e-5. The two Fashion-MNIST models are trained for one epoch here (cached in
-# build/mcu/models): the test is about equality with the host, not accuracy.
+# within 1e-5. The two Fashion-MNIST models are trained for one epoch on 10,000 images here
+# (cached in build/mcu/models): the test is about equality with the host, not accuracy.
 # scripts/test.sh calls this; PITH_SKIP_MCU=1 skips it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,9 +19,9 @@ harness="/usr/bin/python3 tests/mcu/harness.py"
 mkdir -p "$out"
 
 if [ ! -f "$models/lenet5.onnx" ] || [ ! -f "$models/compact_cnn.onnx" ]; then
-  echo "== LeNet-5 and the compact CNN, one epoch each (tools/train_compress_models.py)"
+  echo "== LeNet-5 and the compact CNN, one epoch on 10,000 images each (tools/train_compress_models.py)"
   /usr/bin/python3 tools/train_compress_models.py --out "$models" --models lenet5,compact_cnn --epochs 1 \
-    --threads "$(nproc)"
+    --train-samples 10000 --threads "$(nproc)"
 fi
 $pith profiles cortex-m4 --json > "$out/cortex-m4.json"
 $harness inputs --images "$models/test_images.npy" --count 8 --out "$out/inputs.h"

@@ -141,6 +141,8 @@ def main():
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    ap.add_argument("--train-samples", type=int, default=0,
+                    help="train on this many training images (default 0: all 60,000)")
     ap.add_argument("--force", action="store_true", help="retrain models already present")
     ap.add_argument("--data-only", action="store_true",
                     help="write only the test and calibration sets (no training; a few seconds)")
@@ -169,6 +171,9 @@ def main():
     if os.path.exists(manifest_path):
         with open(manifest_path) as f:
             manifest = json.load(f)
+    if args.train_samples:  # a fixed subset, for runs that need trained weights, not accuracy
+        keep = np.sort(rng.choice(len(xtr_np), min(args.train_samples, len(xtr_np)), replace=False))
+        xtr_np, ytr_np = xtr_np[keep], ytr_np[keep]
     xtr, ytr = torch.from_numpy(xtr_np), torch.from_numpy(ytr_np)
     xte, yte = torch.from_numpy(xte_np), torch.from_numpy(yte_np)
     for name in names:
