@@ -31,8 +31,9 @@ std::vector<CandidateSpec> first_round() {
     Recipe int4;
     int4.quantize = "int4";
     int4.block = block;
-    out.push_back(
-        {int4, std::string("4-bit weights in blocks of ") + std::to_string(block) + " (GPTQ), computed in fp32"});
+    int4.entropy = true;  // 4-bit codes barely compress, but the model description does
+    out.push_back({int4, std::string("4-bit weights in blocks of ") + std::to_string(block) +
+                             " (GPTQ), computed in fp32; zstd-coded"});
   }
   Recipe low_rank;
   low_rank.low_rank = 0.9;
