@@ -38,6 +38,28 @@ constexpr bool selected(std::string_view key) {
 #endif
 }
 
+#ifdef PITH_SELECTED_OPS
+// A selective build's list must name registered kernels: a typo fails the build, not the device.
+#define PITH_KERNEL(OP, FN) std::string_view(OP),
+#define PITH_KERNEL_DOMAIN(DOMAIN, OP, FN) std::string_view(DOMAIN "." OP),
+constexpr std::string_view kRegisteredKeys[] = {
+#include "runtime/kernels/kernels.def"
+#include "runtime/kernels/simd/simd.def"
+};
+#undef PITH_KERNEL
+#undef PITH_KERNEL_DOMAIN
+constexpr bool every_selected_key_is_registered() {
+  for (std::string_view key : kSelectedOps) {
+    bool found = false;
+    for (std::string_view k : kRegisteredKeys) found |= k == key;
+    if (!found) return false;
+  }
+  return true;
+}
+static_assert(every_selected_key_is_registered(),
+              "the selected kernels name an operator pith does not register (see pith inspect MODEL --kernels)");
+#endif
+
 using Table = std::map<std::string, KernelFn>;
 
 // Adds a kernel when its key is selected. `get` names the kernel inside a generic lambda,

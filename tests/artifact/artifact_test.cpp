@@ -203,6 +203,17 @@ void expect_rejected(const fs::path& p, const std::string& fragment) {
   }
 }
 
+// The file with its model bytes replaced by a pattern and the model checksum made to match.
+std::string with_garbage_model(const std::string& bytes) {
+  artifact::Header h;
+  std::memcpy(&h, bytes.data(), sizeof h);
+  std::string garbage = bytes;
+  for (uint64_t i = 0; i < h.model_size; ++i) garbage[sizeof h + i] = char(0xA5 ^ (i * 7));
+  h.model_xxhash64 = XXH64(garbage.data() + sizeof h, h.model_size, 0);
+  std::memcpy(garbage.data(), &h, sizeof h);
+  return garbage;
+}
+
 TEST(Artifact, DamageIsReportedNeverTrusted) {
   const fs::path good = scratch("good.pith");
   artifact::write_file(sample_graph(), good.string());
@@ -232,12 +243,7 @@ TEST(Artifact, DamageIsReportedNeverTrusted) {
   expect_rejected(write_bytes("segment_flip.pith", seg_flip), "segment 0 checksum mismatch");
 
   // A model with a correct checksum that is not a valid FlatBuffer.
-  std::string garbage = bytes;
-  for (uint64_t i = 0; i < h.model_size; ++i) garbage[sizeof h + i] = char(0xA5 ^ (i * 7));
-  artifact::Header gh = h;
-  gh.model_xxhash64 = XXH64(garbage.data() + sizeof h, h.model_size, 0);
-  std::memcpy(garbage.data(), &gh, sizeof gh);
-  expect_rejected(write_bytes("garbage.pith", garbage), "FlatBuffers verifier");
+  expect_rejected(write_bytes("garbage.pith", with_garbage_model(bytes)), "FlatBuffers verifier");
 }
 
 TEST(Artifact, ACodedModelThatDoesNotDecodeIsRejected) {
@@ -262,12 +268,7 @@ TEST(Artifact, ACodedModelThatDoesNotDecodeIsRejected) {
   huge.model_raw_size = uint64_t(1) << 40;
   expect_rejected(write_bytes("coded_huge.pith", with_header(huge)), "a model of 1099511627776 bytes");
   // Bytes that checksum right but are no zstd frame.
-  std::string garbage = bytes;
-  for (uint64_t i = 0; i < h.model_size; ++i) garbage[sizeof h + i] = char(0x5A ^ (i * 13));
-  artifact::Header gh = h;
-  gh.model_xxhash64 = XXH64(garbage.data() + sizeof h, h.model_size, 0);
-  std::memcpy(garbage.data(), &gh, sizeof gh);
-  expect_rejected(write_bytes("coded_garbage.pith", garbage), "zstd frame size disagrees");
+  expect_rejected(write_bytes("coded_garbage.pith", with_garbage_model(bytes)), "zstd frame size disagrees");
 }
 
 TEST(Artifact, TensorReferencesOutsideTheirSegmentAreRejected) {
