@@ -242,9 +242,6 @@ class Reader {
   std::vector<Bytes> segments_;
 };
 
-}  // namespace
-
-namespace {
 // A graph description beyond this is not a model pith wrote (the weights are in segments).
 constexpr uint64_t kMaxModelBytes = uint64_t(1) << 30;
 
@@ -253,6 +250,7 @@ std::shared_ptr<void> aligned_buffer(size_t bytes) {
   if (!p) throw std::bad_alloc();
   return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
 }
+
 }  // namespace
 
 bool looks_like_artifact(const std::string& path) {
@@ -281,7 +279,7 @@ Artifact read_file(const std::string& path) {
   PITH_CHECK(XXH64(model, h.model_size, 0) == h.model_xxhash64, path, ": corrupt (model checksum mismatch)");
   size_t model_size = h.model_size;
   std::shared_ptr<void> decoded_model;  // the model's bytes when zstd-coded (version 2)
-  if (h.format_version >= 2 && h.model_raw_size != 0) {
+  if (h.format_version == kFormatVersion && h.model_raw_size != 0) {
     PITH_CHECK(h.model_raw_size <= kMaxModelBytes, path, ": corrupt (a model of ", h.model_raw_size, " bytes)");
     PITH_CHECK(ZSTD_getFrameContentSize(model, h.model_size) == h.model_raw_size, path,
                ": corrupt (the model's zstd frame size disagrees)");

@@ -1,6 +1,7 @@
 // pith inspect MODEL [--json]: what is in a model, and what pith cannot run in it.
 // pith inspect MODEL --kernels: the kernels a Session runs for it (after the graph passes),
-// one registry key per line: the list a selective runtime build keeps (DESIGN.md).
+// one registry key per line: the list a selective runtime build keeps (README, "A runtime
+// with only your model's kernels").
 #include <iostream>
 
 #include <filesystem>
