@@ -97,10 +97,21 @@ HWY_INLINE hn::Vec<D32> QuantizedCodes(hn::Vec<DF> real, const Requantize& rq) {
   return hn::Add(hn::ConvertTo(d32, f), hn::Set(d32, rq.y_zero_point));
 }
 
+// Stores the first n lanes of v at y: a whole vector directly, fewer through a buffer.
+template <class D, typename T>
+HWY_INLINE void StoreFirstN(hn::Vec<D> v, D d, int64_t n, T* y) {
+  if (n == int64_t(hn::Lanes(d))) {
+    hn::StoreU(v, d, y);
+    return;
+  }
+  HWY_ALIGN T buf[HWY_MAX_BYTES / sizeof(T)];
+  hn::Store(v, d, buf);
+  std::memcpy(y, buf, size_t(n) * sizeof(T));
+}
+
 // Requantizes `cols` accumulators, load(c) giving the vector at column c (whole vectors
-// are read; columns past cols are ignored), into contiguous outputs at base: full vectors
-// stored directly (codes narrowed with saturation, which is exact: they are in range),
-// the last partial one through a buffer.
+// are read; columns past cols are ignored), into contiguous outputs at base (codes
+// narrowed with saturation, which is exact: they are in range).
 template <class Load>
 HWY_INLINE void StoreContiguous(const Load& load, int64_t cols, int32_t bias, float multiplier, const Requantize& rq,
                                 char* base) {
@@ -109,40 +120,15 @@ HWY_INLINE void StoreContiguous(const Load& load, int64_t cols, int32_t bias, fl
   const hn::Rebind<uint8_t, D32> du8;
   const hn::Rebind<int8_t, D32> ds8;
   const int64_t L = int64_t(hn::Lanes(d32));
-  constexpr size_t kMaxL = HWY_MAX_BYTES / sizeof(int32_t);
-  HWY_ALIGN float fbuf[kMaxL];
-  HWY_ALIGN uint8_t ubuf[kMaxL];
-  HWY_ALIGN int8_t sbuf[kMaxL];
   for (int64_t c = 0; c < cols; c += L) {
     const int64_t n = std::min(L, cols - c);
     const auto real = RealValues(load(c), bias, multiplier, rq);
-    if (!rq.quantized_output) {
-      float* y = reinterpret_cast<float*>(base) + c;
-      if (n == L) {
-        hn::StoreU(real, df, y);
-      } else {
-        hn::Store(real, df, fbuf);
-        std::memcpy(y, fbuf, size_t(n) * sizeof(float));
-      }
-    } else if (rq.output_dtype == DType::UInt8) {
-      const auto q = hn::DemoteTo(du8, QuantizedCodes(real, rq));
-      uint8_t* y = reinterpret_cast<uint8_t*>(base) + c;
-      if (n == L) {
-        hn::StoreU(q, du8, y);
-      } else {
-        hn::Store(q, du8, ubuf);
-        std::memcpy(y, ubuf, size_t(n));
-      }
-    } else {
-      const auto q = hn::DemoteTo(ds8, QuantizedCodes(real, rq));
-      int8_t* y = reinterpret_cast<int8_t*>(base) + c;
-      if (n == L) {
-        hn::StoreU(q, ds8, y);
-      } else {
-        hn::Store(q, ds8, sbuf);
-        std::memcpy(y, sbuf, size_t(n));
-      }
-    }
+    if (!rq.quantized_output)
+      StoreFirstN(real, df, n, reinterpret_cast<float*>(base) + c);
+    else if (rq.output_dtype == DType::UInt8)
+      StoreFirstN(hn::DemoteTo(du8, QuantizedCodes(real, rq)), du8, n, reinterpret_cast<uint8_t*>(base) + c);
+    else
+      StoreFirstN(hn::DemoteTo(ds8, QuantizedCodes(real, rq)), ds8, n, reinterpret_cast<int8_t*>(base) + c);
   }
 }
 
