@@ -51,10 +51,10 @@ BENCHMARK(BM_Sgemm)
     ->Args({1280, 49, 320})
     ->Unit(benchmark::kMicrosecond);
 
-// One depthwise plane: args size, stride, kernel size, activation (0 none, 1 SiLU).
+// A depthwise layer: args size, stride, kernel size, activation (0 none, 1 SiLU), channels.
 void BM_Depthwise(benchmark::State& state) {
   pith::simd::DepthwiseParams p;
-  const int64_t size = state.range(0), stride = state.range(1), k = state.range(2);
+  const int64_t size = state.range(0), stride = state.range(1), k = state.range(2), C = state.range(4);
   p.H = p.W = size;
   p.KH = p.KW = k;
   p.stride_h = p.stride_w = stride;
@@ -62,25 +62,28 @@ void BM_Depthwise(benchmark::State& state) {
   p.OH = p.OW = (size + 2 * (k / 2) - k) / stride + 1;
   pith::Activation act;
   if (state.range(3) == 1) act.kind = pith::ActivationKind::SiLU;
-  auto in = random_floats(size_t(size * size), 3), w = random_floats(size_t(k * k), 4);
-  std::vector<float> out(size_t(p.OH * p.OW));
+  auto in = random_floats(size_t(C * size * size), 3), w = random_floats(size_t(C * k * k), 4);
+  std::vector<float> out(size_t(C * p.OH * p.OW));
   float* scratch = pith::simd::thread_scratch(size_t(pith::simd::depthwise_scratch_floats(p)));
   for (auto _ : state) {
-    pith::simd::depthwise_conv2d_plane(p, in.data(), w.data(), 0.f, nullptr, act, out.data(), scratch);
+    pith::simd::depthwise_conv2d(p, C, 0, C, in.data(), w.data(), nullptr, nullptr, act, out.data(), scratch);
     benchmark::DoNotOptimize(out.data());
   }
   state.counters["GFLOP/s"] = benchmark::Counter(
-      2.0 * double(k * k) * double(p.OH * p.OW) * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
+      2.0 * double(C * k * k) * double(p.OH * p.OW) * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
 }
+// MobileNetV2's and EfficientNet-B0's layers.
 BENCHMARK(BM_Depthwise)
-    ->Args({112, 1, 3, 0})
-    ->Args({112, 2, 3, 0})
-    ->Args({56, 1, 3, 0})
-    ->Args({14, 1, 3, 0})
-    ->Args({7, 1, 3, 0})
-    ->Args({14, 1, 5, 0})
-    ->Args({14, 1, 5, 1})
-    ->Args({28, 1, 5, 1})
+    ->Args({112, 1, 3, 0, 32})
+    ->Args({112, 2, 3, 0, 96})
+    ->Args({56, 1, 3, 0, 144})
+    ->Args({56, 1, 3, 0, 8})
+    ->Args({56, 2, 3, 0, 144})
+    ->Args({14, 1, 3, 0, 576})
+    ->Args({7, 1, 3, 0, 960})
+    ->Args({14, 1, 5, 1, 480})
+    ->Args({7, 1, 5, 1, 1152})
+    ->Args({28, 1, 5, 1, 240})
     ->Unit(benchmark::kMicrosecond);
 
 }  // namespace

@@ -109,17 +109,19 @@ TEST(SimdKernels, ConvMatchesReferenceOnRandomShapes) {
   });
 }
 
-// The depthwise kernel's specialised paths: 3x3 and 5x5 filters (taps fixed at compile
-// time), filters of more than 64 taps (summed in passes), rows wide enough for the
-// four-vector loop and rows that end in a partial vector, strides 1 and 2.
+// The depthwise kernel's paths: 3x3 and 5x5 filters at strides 1 and 2 (compile-time
+// geometry), 7x7 (a tap table), filters of more than 64 taps (summed in passes); output
+// rows of one, two and four vectors or more, ending in a partial vector or not, plane
+// heights that leave a partial block of rows, and rows so short that a whole-vector
+// store spans several of them; two images, so planes of other channels follow.
 TEST(SimdKernels, DepthwiseMatchesReferenceOnEveryPath) {
   std::mt19937 rng(11);
   for_each_target([&] {
-    for (int64_t k : {3, 5, 9}) {
+    for (int64_t k : {3, 5, 7, 9}) {
       for (int64_t stride : {1, 2}) {
-        for (int64_t W : {1, 7, 33, 70, 131}) {
-          const int64_t C = 3, H = 5 + rng() % 9, pad = k / 2;
-          OpRunner conv("FusedConv", {random_tensor({1, C, H, W}, rng, true), random_tensor({C, 1, k, k}, rng),
+        for (int64_t W : {1, 3, 7, 8, 14, 16, 28, 33, 56, 70, 131}) {
+          const int64_t C = 3, H = 1 + rng() % 13, pad = k / 2;
+          OpRunner conv("FusedConv", {random_tensor({2, C, H, W}, rng, true), random_tensor({C, 1, k, k}, rng),
                                       random_tensor({C}, rng)});
           conv.domain("pith").i("group", C).ints("strides", {stride, stride}).ints("pads", {pad, pad, pad, pad});
           conv.s("activation", rng() % 2 ? "Relu" : "SiLU");

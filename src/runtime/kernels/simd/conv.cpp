@@ -238,12 +238,7 @@ void run_fast_conv(KernelContext& ctx, bool fused) {
     const simd::DepthwiseParams p = simd::depthwise_params(s);
     const int64_t scratch = simd::depthwise_scratch_floats(p);
     parallel(s.N * s.C, 1, [&](int64_t b, int64_t e) {
-      float* buf = simd::thread_scratch(size_t(scratch));
-      for (int64_t i = b; i < e; ++i) {
-        const int64_t c = i % s.C;
-        simd::depthwise_conv2d_plane(p, xd + i * HW, pc.packed.get() + c * pc.group_stride, bd ? bd[c] : 0.f,
-                                     rd ? rd + i * OHW : nullptr, act, yd + i * OHW, buf);
-      }
+      simd::depthwise_conv2d(p, s.C, b, e, xd, pc.packed.get(), bd, rd, act, yd, simd::thread_scratch(size_t(scratch)));
     });
     return;
   }

@@ -1,8 +1,15 @@
-// Depthwise convolution, one source for every Highway target. The input plane is first
-// copied into scratch with zero padding, and for stride s its columns are split into s
-// phases (column x goes to phase x % s at position x / s), so that every filter tap
-// reads a contiguous run of the scratch for consecutive outputs: no bounds checks and
-// no gathers in the inner loop.
+// Depthwise convolution, one source for every Highway target. Each input plane is copied
+// into scratch with zero padding, and for stride s its columns are split into s phases
+// (column x goes to phase x % s at position x / s), so that every filter tap reads a
+// contiguous run of the scratch for consecutive outputs: no bounds checks and no gathers
+// in the inner loop. The padding is the same for every plane of a call, so the scratch is
+// zeroed once per call and each plane only overwrites its interior.
+//
+// Outputs are computed in blocks of vectors held in registers: 8 rows of one vector on
+// narrow planes (7x7), 7 rows of two (14x14), 3 rows of four on wide ones. One tap's
+// broadcast weight feeds 8 to 14 independent FMA chains: enough to cover the FMA latency
+// (each chain is one FMA per tap, 9 or 25 long), which fewer chains would leave exposed.
+// The per-plane set-up (offsets, padding) is paid once per call.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "runtime/kernels/simd/depthwise.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
@@ -18,21 +25,26 @@
 #define PITH_DEPTHWISE_GEOMETRY_ONCE
 namespace pith::simd {
 namespace {
+// Output rows are computed in blocks of up to this many; rows past OH in the last block
+// are computed from zero rows of the scratch and not stored.
+constexpr int64_t kMaxBlockRows = 8;
 // Padded plane geometry shared by the scratch size and the kernel.
 struct Padded {
   int64_t rows, cols, phase_cols;
 };
 Padded padded_geometry(const DepthwiseParams& p) {
+  const int64_t block_rows = p.OH + kMaxBlockRows - 1;  // any block height up to the maximum
   Padded g;
-  g.rows = std::max(p.H + p.pad_top, (p.OH - 1) * p.stride_h + (p.KH - 1) * p.dilation_h + 1);
+  g.rows = std::max(p.H + p.pad_top, (block_rows - 1) * p.stride_h + (p.KH - 1) * p.dilation_h + 1);
   g.cols = std::max(p.W + p.pad_left, (p.OW - 1) * p.stride_w + (p.KW - 1) * p.dilation_w + 1);
   g.phase_cols = (g.cols + p.stride_w - 1) / p.stride_w;
   return g;
 }
-// Vector over-read past the last row's end (lanes that are computed and discarded).
-constexpr int64_t kSlackFloats = 64;
-// Planes at most this wide are copied into scratch without per-row library calls.
-constexpr int64_t kSmallPlaneWidth = 32;
+// Vector over-read past the last row's end (lanes that are computed and discarded): a
+// block of four vectors of 16 lanes starting inside the last row.
+constexpr int64_t kSlackFloats = 128;
+// Filters with more taps than this are summed in passes of this many.
+constexpr int64_t kMaxTaps = 64;
 }  // namespace
 }  // namespace pith::simd
 #endif
@@ -41,51 +53,32 @@ HWY_BEFORE_NAMESPACE();
 namespace pith::simd {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
+using DF = hn::ScalableTag<float>;
+using VF = hn::Vec<DF>;
 
-// Copies the input plane into the padded, phase-split scratch layout. Only padding is
-// zeroed; stride-2 rows are split with vector deinterleaving loads.
-void FillScratch(const DepthwiseParams& p, const Padded& g, const float* in, float* scratch) {
+// Copies one input plane into the interior of the padded, phase-split scratch (whose
+// padding is already zero and is left untouched).
+void FillInterior(const DepthwiseParams& p, const Padded& g, const float* in, float* scratch) {
   const int64_t s = p.stride_w, pc = g.phase_cols, row_stride = s * pc;
-  if (p.W <= kSmallPlaneWidth) {
-    // Small planes (28x28 and below): per-row library calls would cost more than the
-    // copy, so zero the whole scratch in one call and copy the pixels in plain loops.
-    std::memset(scratch, 0, size_t(g.rows * row_stride + kSlackFloats) * sizeof(float));
-    for (int64_t y = 0; y < p.H; ++y) {
-      float* row = scratch + (y + p.pad_top) * row_stride;
-      const float* src = in + y * p.W;
-      if (s == 1) {
-        for (int64_t x = 0; x < p.W; ++x) row[p.pad_left + x] = src[x];
-      } else {
-        // Column x goes to phase (x + pad_left) % s at (x + pad_left) / s: one strided pass per phase.
-        for (int64_t x0 = 0; x0 < s && x0 < p.W; ++x0) {
-          float* dst = row + ((x0 + p.pad_left) % s) * pc + (x0 + p.pad_left) / s;
-          for (int64_t x = x0; x < p.W; x += s) *dst++ = src[x];
-        }
-      }
-    }
-    return;
-  }
-  std::memset(scratch, 0, size_t(p.pad_top * row_stride) * sizeof(float));
-  std::memset(scratch + (p.pad_top + p.H) * row_stride, 0,
-              size_t((g.rows - p.pad_top - p.H) * row_stride + kSlackFloats) * sizeof(float));
-  const hn::ScalableTag<float> d;
+  const DF d;
   const int64_t L = int64_t(hn::Lanes(d));
   for (int64_t y = 0; y < p.H; ++y) {
     float* row = scratch + (y + p.pad_top) * row_stride;
     const float* src = in + y * p.W;
     if (s == 1) {
-      std::memset(row, 0, size_t(p.pad_left) * sizeof(float));
-      std::memcpy(row + p.pad_left, src, size_t(p.W) * sizeof(float));
-      std::memset(row + p.pad_left + p.W, 0, size_t(pc - p.pad_left - p.W) * sizeof(float));
+      float* dst = row + p.pad_left;
+      int64_t x = 0;
+      for (; x + L <= p.W; x += L) hn::StoreU(hn::LoadU(d, src + x), d, dst + x);
+      if (x < p.W && y * p.W + x + L <= p.H * p.W) {
+        // A whole last vector (its source lanes past the row are still in the plane),
+        // then zeros over what it wrote past the row: padding, or the start of the next
+        // row, which is copied after this one.
+        hn::StoreU(hn::LoadU(d, src + x), d, dst + x);
+        hn::StoreU(hn::Zero(d), d, dst + p.W);
+        continue;
+      }
+      for (; x < p.W; ++x) dst[x] = src[x];  // < L floats: a loop beats a memcpy call
       continue;
-    }
-    // Zero only the padding columns of each phase (the rest is overwritten below).
-    for (int64_t ph = 0; ph < s; ++ph) {
-      float* phase = row + ph * pc;
-      const int64_t first = (p.pad_left - ph + s - 1) / s;       // first position holding input
-      const int64_t last = (p.pad_left + p.W - 1 - ph) / s + 1;  // one past the last
-      std::memset(phase, 0, size_t(std::max<int64_t>(0, std::min(first, pc))) * sizeof(float));
-      if (last < pc) std::memset(phase + last, 0, size_t(pc - last) * sizeof(float));
     }
     int64_t x = 0;
     if (s == 2) {
@@ -94,17 +87,37 @@ void FillScratch(const DepthwiseParams& p, const Padded& g, const float* in, flo
       float* even_dst = (p.pad_left % 2 == 0) ? row + base : row + pc + base;
       float* odd_dst = (p.pad_left % 2 == 0) ? row + pc + base : row + base + 1;
       for (; x + 2 * L <= p.W; x += 2 * L) {
-        hn::Vec<decltype(d)> even, odd;
+        VF even, odd;
         hn::LoadInterleaved2(d, src + x, even, odd);
         hn::StoreU(even, d, even_dst + x / 2);
         hn::StoreU(odd, d, odd_dst + x / 2);
       }
-    }
-    if (s == 2) {
+      if (x == 0 && y * p.W + 2 * L <= p.H * p.W) {
+        // A row shorter than two vectors as whole vectors too (their source lanes past the
+        // row are still in the plane), each followed by zeros over what it wrote past its
+        // phase's data. The phase at the lower address goes first: what spills from it
+        // runs into the other phase, or into the next row, both written after it.
+        VF even, odd;
+        hn::LoadInterleaved2(d, src, even, odd);
+        const int64_t n_even = (p.W + 1) / 2, n_odd = p.W / 2;
+        auto put = [&](VF v, float* dst, int64_t n) HWY_ATTR {
+          hn::StoreU(v, d, dst);
+          hn::StoreU(hn::Zero(d), d, dst + n);
+        };
+        if (even_dst < odd_dst) {
+          put(even, even_dst, n_even);
+          put(odd, odd_dst, n_odd);
+        } else {
+          put(odd, odd_dst, n_odd);
+          put(even, even_dst, n_even);
+        }
+        continue;
+      }
       for (; x < p.W; ++x) {
         const int64_t px = x + p.pad_left;
         row[(px & 1) * pc + (px >> 1)] = src[x];
       }
+      continue;
     }
     for (; x < p.W; ++x) {
       const int64_t px = x + p.pad_left;
@@ -113,9 +126,8 @@ void FillScratch(const DepthwiseParams& p, const Padded& g, const float* in, flo
   }
 }
 
-// Stores one output vector: + residual, activation; the last one of a row may be partial.
-template <class D, class V>
-HWY_INLINE void StoreOutput(D d, V acc, const float* res, const Activation& act, float* out, int64_t n) {
+// Stores one output vector: + residual, activation; n < L lanes go through a buffer.
+HWY_INLINE void StoreOutput(DF d, VF acc, const float* res, const Activation& act, float* out, int64_t n) {
   const int64_t L = int64_t(hn::Lanes(d));
   if (n == L) {
     if (res) acc = hn::Add(acc, hn::LoadU(d, res));
@@ -130,131 +142,283 @@ HWY_INLINE void StoreOutput(D d, V acc, const float* res, const Activation& act,
   for (int64_t j = 0; j < n; ++j) out[j] = buf[j];  // n < L: a loop beats a memcpy call
 }
 
-// One output row. Tap t of output x reads base[off[t] + x]. Four output vectors are
-// computed at a time with independent accumulators: a single accumulator would chain
-// every tap's FMA behind the previous one and leave the FMA units idle on latency.
-// kTaps > 0 fixes the tap count at compile time (3x3, 5x5), so the loops over taps
-// unroll; up to 9 taps the broadcast weights also stay in registers.
-template <int kTaps>
-HWY_INLINE void DepthwiseRow(int64_t taps_dynamic, const int64_t* off, const float* w, float bias, const float* base,
-                             const float* res_row, const Activation& act, float* orow, int64_t OW) {
-  const hn::ScalableTag<float> d;
-  using V = hn::Vec<decltype(d)>;
+// Where one block of outputs lies: kRows x kVecs vectors from output (oy0, ox0).
+struct Block {
+  const float* in;   // scratch position tap offsets are relative to (row oy0, column ox0)
+  int64_t in_row;    // scratch floats between consecutive output rows (stride_h rows)
+  const float* res;  // residual at (oy0, ox0), or null; rows OW apart like the output
+  float* out;        // output at (oy0, ox0)
+  int64_t OW;        // output row stride
+  int64_t rows;      // rows to store (the rest of the block are past the plane)
+  int64_t cols;      // columns to store in each row (at most kVecs vectors)
+  int64_t room;      // floats from out to the plane's end that may be written when a
+                     // row is the whole strip: a partial last vector is then stored
+                     // whole, spilling into the rows below, which are stored after it
+};
+
+// Stores a block computed into `tile` (rows of `vecs` vectors): + residual, activation K
+// (a compile-time kind, so the activation's switch folds away).
+template <ActivationKind K>
+HWY_NOINLINE void StoreBlockAs(const float* tile, int64_t vecs, const Block& b, const Activation& activation) {
+  const DF d;
   const int64_t L = int64_t(hn::Lanes(d));
-  const int64_t taps = kTaps > 0 ? kTaps : taps_dynamic;
-  const V vbias = hn::Set(d, bias);
-  constexpr bool kHoist = kTaps > 0 && kTaps <= 9;
-  V wv[kHoist ? kTaps : 1];
-  if constexpr (kHoist)
-    for (int t = 0; t < kTaps; ++t) wv[t] = hn::Set(d, w[t]);
-  auto weight = [&](int64_t t) {
-    if constexpr (kHoist)
-      return wv[t];
-    else
-      return hn::Set(d, w[t]);
-  };
-  int64_t ox = 0;
-  for (; ox + 4 * L <= OW; ox += 4 * L) {
-    V a0 = vbias, a1 = vbias, a2 = vbias, a3 = vbias;
-    for (int64_t t = 0; t < taps; ++t) {
-      const V wt = weight(t);
-      const float* b = base + off[t] + ox;
-      a0 = hn::MulAdd(wt, hn::LoadU(d, b), a0);
-      a1 = hn::MulAdd(wt, hn::LoadU(d, b + L), a1);
-      a2 = hn::MulAdd(wt, hn::LoadU(d, b + 2 * L), a2);
-      a3 = hn::MulAdd(wt, hn::LoadU(d, b + 3 * L), a3);
+  Activation act = activation;
+  act.kind = K;
+  const int64_t full = b.cols / L;  // whole vectors per row; then one partial one
+  const int64_t tail = b.cols - full * L;
+  for (int64_t r = 0; r < b.rows; ++r) {
+    float* orow = b.out + r * b.OW;
+    const float* t = tile + r * vecs * L;
+    const float* rrow = b.res ? b.res + r * b.OW : nullptr;
+    // The partial vector is stored whole when what it writes past the row is in the
+    // plane and stored later (room), so most rows of narrow planes need no tail.
+    const bool spill = tail && r * b.OW + full * L + L <= b.room;
+    const int64_t n = full + (spill ? 1 : 0);
+    if (rrow) {
+      for (int64_t v = 0; v < n; ++v)
+        hn::StoreU(Activate(d, hn::Add(hn::Load(d, t + v * L), hn::LoadU(d, rrow + v * L)), act), d, orow + v * L);
+    } else {
+      for (int64_t v = 0; v < n; ++v) hn::StoreU(Activate(d, hn::Load(d, t + v * L), act), d, orow + v * L);
     }
-    StoreOutput(d, a0, res_row ? res_row + ox : nullptr, act, orow + ox, L);
-    StoreOutput(d, a1, res_row ? res_row + ox + L : nullptr, act, orow + ox + L, L);
-    StoreOutput(d, a2, res_row ? res_row + ox + 2 * L : nullptr, act, orow + ox + 2 * L, L);
-    StoreOutput(d, a3, res_row ? res_row + ox + 3 * L : nullptr, act, orow + ox + 3 * L, L);
-  }
-  // The rest, one vector at a time (over-reads stay inside the scratch slack), with four
-  // partial sums over the taps so that four FMA chains are in flight, not one.
-  for (; ox < OW; ox += L) {
-    V a0 = vbias, a1 = hn::Zero(d), a2 = hn::Zero(d), a3 = hn::Zero(d);
-    int64_t t = 0;
-    for (; t + 4 <= taps; t += 4) {
-      a0 = hn::MulAdd(hn::Set(d, w[t]), hn::LoadU(d, base + off[t] + ox), a0);
-      a1 = hn::MulAdd(hn::Set(d, w[t + 1]), hn::LoadU(d, base + off[t + 1] + ox), a1);
-      a2 = hn::MulAdd(hn::Set(d, w[t + 2]), hn::LoadU(d, base + off[t + 2] + ox), a2);
-      a3 = hn::MulAdd(hn::Set(d, w[t + 3]), hn::LoadU(d, base + off[t + 3] + ox), a3);
-    }
-    for (; t < taps; ++t) a0 = hn::MulAdd(hn::Set(d, w[t]), hn::LoadU(d, base + off[t] + ox), a0);
-    StoreOutput(d, hn::Add(hn::Add(a0, a1), hn::Add(a2, a3)), res_row ? res_row + ox : nullptr, act, orow + ox,
-                std::min(L, OW - ox));
+    if (tail && !spill)
+      StoreOutput(d, hn::Load(d, t + full * L), rrow ? rrow + full * L : nullptr, act, orow + full * L, tail);
   }
 }
 
-void DepthwisePlane(const DepthwiseParams& p, const float* in, const float* w, float bias, const float* residual,
-                    const Activation& act, float* out, float* scratch) {
-  const Padded g = padded_geometry(p);
-  FillScratch(p, g, in, scratch);
-  const int64_t s = p.stride_w, pc = g.phase_cols, row_stride = s * pc;
-  const int64_t taps = p.KH * p.KW;
-  // Offset of each tap from the scratch position of output (oy, 0), row part excluded.
-  constexpr int64_t kMaxTaps = 64;
-  int64_t offsets[kMaxTaps];
-  // Column offset of each kx within a row (phase cx % s, position cx / s), found by
-  // stepping instead of dividing (this runs once per channel, and small planes have
-  // little work to hide integer divisions behind).
-  int64_t col_offset[kMaxTaps];
-  const int64_t kw_cols = std::min(p.KW, kMaxTaps);
-  for (int64_t kx = 0, phase = 0, pos = 0; kx < kw_cols; ++kx) {
-    col_offset[kx] = phase * pc + pos;
-    phase += p.dilation_w;
-    while (phase >= s) {
-      phase -= s;
-      ++pos;
+HWY_INLINE void StoreBlock(const float* tile, int64_t vecs, const Block& b, const Activation& act) {
+  switch (act.kind) {
+    case ActivationKind::None:
+      return StoreBlockAs<ActivationKind::None>(tile, vecs, b, act);
+    case ActivationKind::Relu:
+      return StoreBlockAs<ActivationKind::Relu>(tile, vecs, b, act);
+    case ActivationKind::Clip:
+      return StoreBlockAs<ActivationKind::Clip>(tile, vecs, b, act);
+    case ActivationKind::LeakyRelu:
+      return StoreBlockAs<ActivationKind::LeakyRelu>(tile, vecs, b, act);
+    case ActivationKind::HardSigmoid:
+      return StoreBlockAs<ActivationKind::HardSigmoid>(tile, vecs, b, act);
+    case ActivationKind::HardSwish:
+      return StoreBlockAs<ActivationKind::HardSwish>(tile, vecs, b, act);
+    case ActivationKind::Sigmoid:
+      return StoreBlockAs<ActivationKind::Sigmoid>(tile, vecs, b, act);
+    case ActivationKind::SiLU:
+      return StoreBlockAs<ActivationKind::SiLU>(tile, vecs, b, act);
+    case ActivationKind::Tanh:
+      return StoreBlockAs<ActivationKind::Tanh>(tile, vecs, b, act);
+  }
+}
+
+// Any filter geometry (taps from an offset table; 3x3 and 5x5 at stride 1 and 2 take
+// DepthwiseBlockFixed below). One block: acc = bias + sum over taps of
+// w[t] * in[off[t] + ...], then the stores. The accumulators are indexed by compile-time
+// constants only (fully unrolled loops), so they stay in registers.
+template <int kRows, int kVecs>
+HWY_INLINE void DepthwiseBlock(int64_t taps, const int64_t* HWY_RESTRICT off, const float* HWY_RESTRICT w, float bias,
+                               const Block& b, const Activation& act) {
+  const DF d;
+  const int64_t L = int64_t(hn::Lanes(d));
+  constexpr int kAcc = kRows * kVecs;
+  VF acc[kAcc];
+#pragma GCC unroll 16
+  for (int i = 0; i < kAcc; ++i) acc[i] = hn::Set(d, bias);
+  // Per block row pointers and one offset per tap: each FMA then reads its operand with
+  // a single addressing mode (row + offset + vector), instead of the compiler keeping a
+  // precomputed address per (tap, row) on the stack.
+  const float* row[kRows];
+#pragma GCC unroll 8
+  for (int r = 0; r < kRows; ++r) row[r] = b.in + r * b.in_row;
+  auto tap = [&](int64_t t) HWY_ATTR {
+    const VF wt = hn::Set(d, w[t]);
+    const int64_t o = off[t];
+#pragma GCC unroll 16
+    for (int i = 0; i < kAcc; ++i) acc[i] = hn::MulAdd(wt, hn::LoadU(d, row[i / kVecs] + o + (i % kVecs) * L), acc[i]);
+  };
+  for (int64_t t = 0; t < taps; ++t) tap(t);
+  HWY_ALIGN float tile[kAcc * HWY_MAX_BYTES / sizeof(float)];
+#pragma GCC unroll 16
+  for (int i = 0; i < kAcc; ++i) hn::Store(acc[i], d, tile + i * L);
+  StoreBlock(tile, kVecs, b, act);
+}
+
+// The same for a kK x kK filter at stride kS, dilation 1, with everything but the row
+// stride and the phase width known at compile time: each FMA reads its input at a
+// constant displacement from one of a few input row pointers set up per block. (With
+// tap offsets from a table, GCC keeps one precomputed address per tap and row on the
+// stack and reloads it for every FMA.) Here b.in_row is one scratch row, not kS.
+template <int kK, int kS, int kRows, int kVecs>
+HWY_INLINE void DepthwiseBlockFixed(const float* HWY_RESTRICT w, float bias, int64_t phase_cols, const Block& b,
+                                    const Activation& act) {
+  const DF d;
+  const int64_t L = int64_t(hn::Lanes(d));
+  constexpr int kAcc = kRows * kVecs;
+  constexpr int kInRows = (kRows - 1) * kS + kK;
+  VF acc[kAcc];
+#pragma GCC unroll 16
+  for (int i = 0; i < kAcc; ++i) acc[i] = hn::Set(d, bias);
+  const float* in[kInRows];
+#pragma GCC unroll 32
+  for (int j = 0; j < kInRows; ++j) in[j] = b.in + j * b.in_row;
+#pragma GCC unroll 5
+  for (int ky = 0; ky < kK; ++ky) {
+#pragma GCC unroll 5
+    for (int kx = 0; kx < kK; ++kx) {
+      const VF wt = hn::Set(d, w[ky * kK + kx]);
+      const int64_t col = (kx % kS) * phase_cols + kx / kS;  // phase, position in it
+#pragma GCC unroll 16
+      for (int i = 0; i < kAcc; ++i)
+        acc[i] = hn::MulAdd(wt, hn::LoadU(d, in[(i / kVecs) * kS + ky] + col + (i % kVecs) * L), acc[i]);
     }
   }
-  for (int64_t t0 = 0; t0 < taps; t0 += kMaxTaps) {  // filters above 64 taps: in passes
+  HWY_ALIGN float tile[kAcc * HWY_MAX_BYTES / sizeof(float)];
+#pragma GCC unroll 16
+  for (int i = 0; i < kAcc; ++i) hn::Store(acc[i], d, tile + i * L);
+  StoreBlock(tile, kVecs, b, act);
+}
+
+template <int kK, int kS, int kRows, int kVecs>
+void DepthwisePlaneFixed(const DepthwiseParams& p, const float* w, float bias, const float* scratch, int64_t row_stride,
+                         int64_t phase_cols, const float* residual, const Activation& act, float* out) {
+  const int64_t L = int64_t(hn::Lanes(DF()));
+  const int64_t strip = kVecs * L;
+  const bool one_strip = p.OW <= strip;
+  Block b;
+  b.in_row = row_stride;
+  b.OW = p.OW;
+  for (int64_t oy = 0; oy < p.OH; oy += kRows) {
+    b.rows = std::min<int64_t>(kRows, p.OH - oy);
+    b.room = one_strip ? (p.OH - oy) * p.OW : 0;
+    for (int64_t ox = 0; ox < p.OW; ox += strip) {
+      b.in = scratch + oy * kS * row_stride + ox;
+      b.res = residual ? residual + oy * p.OW + ox : nullptr;
+      b.out = out + oy * p.OW + ox;
+      b.cols = std::min(strip, p.OW - ox);
+      DepthwiseBlockFixed<kK, kS, kRows, kVecs>(w, bias, phase_cols, b, act);
+    }
+  }
+}
+
+template <int kK, int kS>
+void DepthwisePlaneFixedSize(const DepthwiseParams& p, const float* w, float bias, const float* scratch,
+                             int64_t row_stride, int64_t phase_cols, const float* residual, const Activation& act,
+                             float* out) {
+  const int64_t L = int64_t(hn::Lanes(DF()));
+  if (p.OW <= L) {
+    DepthwisePlaneFixed<kK, kS, 8, 1>(p, w, bias, scratch, row_stride, phase_cols, residual, act, out);
+  } else if (p.OW <= 2 * L) {
+    DepthwisePlaneFixed<kK, kS, 7, 2>(p, w, bias, scratch, row_stride, phase_cols, residual, act, out);
+  } else {
+    DepthwisePlaneFixed<kK, kS, 3, 4>(p, w, bias, scratch, row_stride, phase_cols, residual, act, out);
+  }
+}
+
+// One plane with the filter's taps in one pass: blocks of kRows x kVecs vectors.
+template <int kRows, int kVecs>
+void DepthwisePlaneBlocks(const DepthwiseParams& p, int64_t taps, const int64_t* off, const float* w, float bias,
+                          const float* scratch, int64_t row_stride, const float* residual, const Activation& act,
+                          float* out) {
+  const int64_t L = int64_t(hn::Lanes(DF()));
+  const int64_t strip = kVecs * L;
+  const bool one_strip = p.OW <= strip;  // then a row's spill lands in the next row only
+  Block b;
+  b.in_row = p.stride_h * row_stride;
+  b.OW = p.OW;
+  for (int64_t oy = 0; oy < p.OH; oy += kRows) {
+    b.rows = std::min<int64_t>(kRows, p.OH - oy);
+    b.room = one_strip ? (p.OH - oy) * p.OW : 0;
+    for (int64_t ox = 0; ox < p.OW; ox += strip) {
+      b.in = scratch + oy * b.in_row + ox;
+      b.res = residual ? residual + oy * p.OW + ox : nullptr;
+      b.out = out + oy * p.OW + ox;
+      b.cols = std::min(strip, p.OW - ox);
+      DepthwiseBlock<kRows, kVecs>(taps, off, w, bias, b, act);
+    }
+  }
+}
+
+void DepthwisePlaneTaps(const DepthwiseParams& p, int64_t taps, const int64_t* off, const float* w, float bias,
+                        const float* scratch, int64_t row_stride, const float* residual, const Activation& act,
+                        float* out) {
+  const int64_t L = int64_t(hn::Lanes(DF()));
+  if (p.OW <= L) {
+    DepthwisePlaneBlocks<8, 1>(p, taps, off, w, bias, scratch, row_stride, residual, act, out);
+  } else if (p.OW <= 2 * L) {
+    DepthwisePlaneBlocks<7, 2>(p, taps, off, w, bias, scratch, row_stride, residual, act, out);
+  } else {
+    DepthwisePlaneBlocks<3, 4>(p, taps, off, w, bias, scratch, row_stride, residual, act, out);
+  }
+}
+
+// Filters of more than kMaxTaps taps (never in practice): plain partial sums in the
+// output, one pass of kMaxTaps taps at a time; the bias on the first pass, residual and
+// activation on the last.
+void DepthwisePlaneInPasses(const DepthwiseParams& p, const Padded& g, const float* w, float bias, const float* scratch,
+                            const float* residual, const Activation& act, float* out) {
+  const int64_t s = p.stride_w, pc = g.phase_cols, row_stride = s * pc, taps = p.KH * p.KW;
+  int64_t off[kMaxTaps];
+  for (int64_t t0 = 0; t0 < taps; t0 += kMaxTaps) {
     const int64_t n = std::min(kMaxTaps, taps - t0);
-    for (int64_t t = 0, ky = t0 / p.KW, kx = t0 % p.KW; t < n; ++t) {
-      if (kx < kMaxTaps) {
-        offsets[t] = ky * p.dilation_h * row_stride + col_offset[kx];
-      } else {  // rows wider than 64 taps (never in practice): divide
-        const int64_t cx = kx * p.dilation_w;
-        offsets[t] = ky * p.dilation_h * row_stride + (cx % s) * pc + cx / s;
-      }
-      if (++kx == p.KW) {
-        kx = 0;
-        ++ky;
-      }
+    for (int64_t t = 0; t < n; ++t) {
+      const int64_t ky = (t0 + t) / p.KW, cx = (t0 + t) % p.KW * p.dilation_w;
+      off[t] = ky * p.dilation_h * row_stride + (cx % s) * pc + cx / s;
     }
     const bool first = t0 == 0, final = t0 + n == taps;
     for (int64_t oy = 0; oy < p.OH; ++oy) {
       float* orow = out + oy * p.OW;
       const float* base = scratch + oy * p.stride_h * row_stride;
-      if (first && final) {
-        const float* res_row = residual ? residual + oy * p.OW : nullptr;
-        if (n == 9) {
-          DepthwiseRow<9>(n, offsets, w, bias, base, res_row, act, orow, p.OW);
-        } else if (n == 25) {
-          DepthwiseRow<25>(n, offsets, w, bias, base, res_row, act, orow, p.OW);
-        } else {
-          DepthwiseRow<0>(n, offsets, w, bias, base, res_row, act, orow, p.OW);
-        }
-        continue;
-      }
-      // Multi-pass (huge filters): plain partial sums in the output row; the bias on the
-      // first pass, residual and activation on the last.
       for (int64_t ox = 0; ox < p.OW; ++ox) {
         float acc = first ? bias : orow[ox];
-        for (int64_t t = 0; t < n; ++t) acc += w[t0 + t] * base[offsets[t] + ox];
+        for (int64_t t = 0; t < n; ++t) acc += w[t0 + t] * base[off[t] + ox];
         orow[ox] = acc;
       }
-      if (final) {
-        const float* res_row = residual ? residual + oy * p.OW : nullptr;
-        const hn::ScalableTag<float> d;
-        const int64_t L = int64_t(hn::Lanes(d));
-        for (int64_t ox = 0; ox < p.OW; ox += L) {
-          const int64_t m = std::min(L, p.OW - ox);
-          HWY_ALIGN float buf[HWY_MAX_BYTES / sizeof(float)] = {};
-          std::memcpy(buf, orow + ox, size_t(m) * sizeof(float));
-          StoreOutput(d, hn::Load(d, buf), res_row ? res_row + ox : nullptr, act, orow + ox, m);
-        }
+      if (!final) continue;
+      const float* res_row = residual ? residual + oy * p.OW : nullptr;
+      const DF d;
+      const int64_t L = int64_t(hn::Lanes(d));
+      for (int64_t ox = 0; ox < p.OW; ox += L) {
+        const int64_t m = std::min(L, p.OW - ox);
+        HWY_ALIGN float buf[HWY_MAX_BYTES / sizeof(float)] = {};
+        std::memcpy(buf, orow + ox, size_t(m) * sizeof(float));
+        StoreOutput(d, hn::Load(d, buf), res_row ? res_row + ox : nullptr, act, orow + ox, m);
       }
+    }
+  }
+}
+
+void DepthwisePlanes(const DepthwiseParams& p, int64_t channels, int64_t begin, int64_t end, const float* in,
+                     const float* w, const float* bias, const float* residual, const Activation& act, float* out,
+                     float* scratch) {
+  const Padded g = padded_geometry(p);
+  const int64_t s = p.stride_w, pc = g.phase_cols, row_stride = s * pc;
+  const int64_t taps = p.KH * p.KW, in_plane = p.H * p.W, out_plane = p.OH * p.OW;
+  std::memset(scratch, 0, size_t(g.rows * row_stride + kSlackFloats) * sizeof(float));
+  // Offset of each tap from the scratch position of output (oy, 0), row part excluded:
+  // column kx * dilation lies in phase (kx * dilation) % s at position (kx * dilation) / s.
+  int64_t off[kMaxTaps];
+  if (taps <= kMaxTaps)
+    for (int64_t t = 0; t < taps; ++t) {
+      const int64_t ky = t / p.KW, cx = t % p.KW * p.dilation_w;
+      off[t] = ky * p.dilation_h * row_stride + (cx % s) * pc + cx / s;
+    }
+  for (int64_t i = begin; i < end; ++i) {
+    const int64_t c = i % channels;
+    const float* wc = w + c * taps;
+    const float bc = bias ? bias[c] : 0.0f;
+    const float* res = residual ? residual + i * out_plane : nullptr;
+    float* o = out + i * out_plane;
+    FillInterior(p, g, in + i * in_plane, scratch);
+    const bool square = p.KH == p.KW && p.stride_h == p.stride_w && p.dilation_h == 1 && p.dilation_w == 1;
+    if (taps > kMaxTaps) {
+      DepthwisePlaneInPasses(p, g, wc, bc, scratch, res, act, o);
+    } else if (square && p.KH == 3 && s == 1) {
+      DepthwisePlaneFixedSize<3, 1>(p, wc, bc, scratch, row_stride, pc, res, act, o);
+    } else if (square && p.KH == 3 && s == 2) {
+      DepthwisePlaneFixedSize<3, 2>(p, wc, bc, scratch, row_stride, pc, res, act, o);
+    } else if (square && p.KH == 5 && s == 1) {
+      DepthwisePlaneFixedSize<5, 1>(p, wc, bc, scratch, row_stride, pc, res, act, o);
+    } else if (square && p.KH == 5 && s == 2) {
+      DepthwisePlaneFixedSize<5, 2>(p, wc, bc, scratch, row_stride, pc, res, act, o);
+    } else {
+      DepthwisePlaneTaps(p, taps, off, wc, bc, scratch, row_stride, res, act, o);
     }
   }
 }
@@ -265,16 +429,17 @@ HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
 namespace pith::simd {
-HWY_EXPORT(DepthwisePlane);
+HWY_EXPORT(DepthwisePlanes);
 
 int64_t depthwise_scratch_floats(const DepthwiseParams& p) {
   const Padded g = padded_geometry(p);
   return g.rows * p.stride_w * g.phase_cols + kSlackFloats;
 }
 
-void depthwise_conv2d_plane(const DepthwiseParams& p, const float* in, const float* w, float bias,
-                            const float* residual, const Activation& act, float* out, float* scratch) {
-  HWY_DYNAMIC_DISPATCH(DepthwisePlane)(p, in, w, bias, residual, act, out, scratch);
+void depthwise_conv2d(const DepthwiseParams& p, int64_t channels, int64_t begin, int64_t end, const float* in,
+                      const float* w, const float* bias, const float* residual, const Activation& act, float* out,
+                      float* scratch) {
+  HWY_DYNAMIC_DISPATCH(DepthwisePlanes)(p, channels, begin, end, in, w, bias, residual, act, out, scratch);
 }
 }  // namespace pith::simd
 #endif

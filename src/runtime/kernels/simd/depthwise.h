@@ -10,8 +10,8 @@
 namespace pith::simd {
 
 struct DepthwiseParams {
-  int64_t H = 0, W = 0;             // input plane
-  int64_t OH = 0, OW = 0;           // output plane
+  int64_t H = 0, W = 0;    // input plane
+  int64_t OH = 0, OW = 0;  // output plane
   int64_t KH = 0, KW = 0;
   int64_t stride_h = 1, stride_w = 1;
   int64_t dilation_h = 1, dilation_w = 1;
@@ -21,8 +21,14 @@ struct DepthwiseParams {
 // Floats of scratch one call needs (a zero-padded, column-deinterleaved input plane).
 int64_t depthwise_scratch_floats(const DepthwiseParams& p);
 
-// One channel: out[OH x OW] = conv(in[H x W], w[KH x KW]) + bias, + residual, activation.
-void depthwise_conv2d_plane(const DepthwiseParams& p, const float* in, const float* w, float bias,
-                            const float* residual, const Activation& act, float* out, float* scratch);
+// Planes [begin, end) of a batch of planes of `channels` channels each: plane i reads
+// in + i*H*W and writes out + i*OH*OW (and reads residual + i*OH*OW when given), with
+// the filter w + c*KH*KW and bias[c] (0 when bias is null) of its channel c = i % channels:
+//   out = conv(in, w) + bias, + residual, activation.
+// Each plane's result depends only on that plane, so any split of a batch over threads
+// gives the same bits.
+void depthwise_conv2d(const DepthwiseParams& p, int64_t channels, int64_t begin, int64_t end, const float* in,
+                      const float* w, const float* bias, const float* residual, const Activation& act, float* out,
+                      float* scratch);
 
 }  // namespace pith::simd

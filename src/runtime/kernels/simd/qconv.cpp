@@ -254,7 +254,7 @@ void run_qdepthwise(KernelContext& ctx, const QConvShape& s, const Requantize& r
         simd::dequantize_u8(plane, s.H * s.W, 1.0f, zp, xf);
       else
         simd::dequantize_s8(plane, s.H * s.W, 1.0f, zp, xf);
-      simd::depthwise_conv2d_plane(p, xf, wf.data() + c * taps, 0.0f, nullptr, Activation{}, acc, scratch);
+      simd::depthwise_conv2d(p, 1, 0, 1, xf, wf.data() + c * taps, nullptr, nullptr, Activation{}, acc, scratch);
       char* out = static_cast<char*>(y.raw()) + size_t(i * s.OH * s.OW) * esize;
       simd::requantize_row_f32(acc, s.OH * s.OW, bias ? bias[c] : 0, c, rq, out);
     }
