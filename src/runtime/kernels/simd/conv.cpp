@@ -4,7 +4,9 @@
 // F(2x2, 3x3) (winograd.h); every other grouping runs as a packed SGEMM per group,
 //   Y[g] (Mg x OH*OW) = W[g] (Mg x Cg*KH*KW) * im2col(X[g]) (Cg*KH*KW x OH*OW),
 // with im2col written straight into packed-B panels one column block at a time, so
-// the column matrix is never materialized. Work is split over (row chunk, column
+// the column matrix is never materialized. The panels are copied from the input planes
+// padded once per call (and split into column phases for strides above 1), so that
+// every tap of a run of output pixels reads consecutive floats. Work is split over (row chunk, column
 // block) tiles by index, so results are identical for any thread count. Anything
 // else (other ranks or types) goes to the reference kernel.
 #include <algorithm>
@@ -110,52 +112,46 @@ const PackedConv& packed_weights(KernelContext& ctx, const Tensor& w, const Conv
   return *pc;
 }
 
-// Writes columns [j0, j0 + nc) of im2col(x) (one group: Cg channels) as packed-B panels.
-void pack_im2col(const ConvShape& s, const float* x, int64_t j0, int64_t nc, float* out) {
-  const int64_t nr = simd::sgemm_nr(), K = s.K(), HW = s.H * s.W;
+// Writes columns [j0, j0 + nc) of im2col(x) (one group: Cg channels) as packed-B panels,
+// reading the group's planes in the padded layout (depthwise.h), where each run of
+// consecutive output pixels within an output row reads consecutive floats: copies in
+// whole chunks of 8 floats, no bounds checks. A chunk may write past its run; every such
+// write lands on floats written after it (the next run, the next tap's row, the next
+// panel) or in the buffer's slack, so `out` needs 8 floats beyond its panels, and the
+// padded planes 8 floats beyond their end.
+constexpr int64_t kChunk = 8;
+void pack_im2col(const ConvShape& s, const simd::PaddedPlane& pp, const float* padded, int64_t j0, int64_t nc,
+                 float* out) {
+  const int64_t nr = simd::sgemm_nr(), K = s.K();
   for (int64_t q = 0; q < nc; q += nr) {
     const int64_t cols = std::min(nr, nc - q);
     float* panel = out + q * K;
-    // Runs of consecutive output pixels within one output row.
+    // Runs of consecutive output pixels within one output row, and where each reads.
     struct Run {
-      int64_t t, len, oy, ox;
+      int64_t t, len, src;
     };
     Run runs[64];
     int nruns = 0;
     for (int64_t t = 0; t < cols;) {
       const int64_t j = j0 + q + t, oy = j / s.OW, ox = j % s.OW;
       const int64_t len = std::min(cols - t, s.OW - ox);
-      runs[nruns++] = {t, len, oy, ox};
+      runs[nruns++] = {t, len, oy * s.sh * pp.row_stride + ox};
       t += len;
     }
     int64_t k = 0;
     for (int64_t c = 0; c < s.Cg(); ++c) {
-      const float* plane = x + c * HW;
+      const float* plane = padded + c * pp.floats;
       for (int64_t ky = 0; ky < s.KH; ++ky) {
+        const float* row = plane + ky * s.dh * pp.row_stride;
         for (int64_t kx = 0; kx < s.KW; ++kx, ++k) {
+          const int64_t cx = kx * s.dw;
+          const float* tap = row + (cx % s.sw) * pp.phase_cols + cx / s.sw;
           float* dst = panel + k * nr;
           for (int r = 0; r < nruns; ++r) {
-            const Run& run = runs[r];
-            float* d = dst + run.t;
-            const int64_t iy = run.oy * s.sh - s.pt + ky * s.dh;
-            if (iy < 0 || iy >= s.H) {
-              std::memset(d, 0, size_t(run.len) * sizeof(float));
-              continue;
-            }
-            const float* row = plane + iy * s.W;
-            const int64_t ix0 = run.ox * s.sw - s.pl + kx * s.dw;
-            // Outputs i in [lo, hi) read inside the row: 0 <= ix0 + i*sw < W.
-            int64_t lo = ix0 >= 0 ? 0 : (-ix0 + s.sw - 1) / s.sw;
-            int64_t hi = ix0 >= s.W ? 0 : std::min(run.len, (s.W - 1 - ix0) / s.sw + 1);
-            lo = std::min(lo, run.len);
-            hi = std::max(hi, lo);
-            for (int64_t i = 0; i < lo; ++i) d[i] = 0.f;
-            if (s.sw == 1) {
-              std::memcpy(d + lo, row + ix0 + lo, size_t(hi - lo) * sizeof(float));
-            } else {
-              for (int64_t i = lo; i < hi; ++i) d[i] = row[ix0 + i * s.sw];
-            }
-            for (int64_t i = hi; i < run.len; ++i) d[i] = 0.f;
+            const float* from = tap + runs[r].src;
+            float* to = dst + runs[r].t;
+            for (int64_t i = 0; i < runs[r].len; i += kChunk)
+              std::memcpy(to + i, from + i, kChunk * sizeof(float));  // a fixed size: vector moves
           }
           for (int64_t t = cols; t < nr; ++t) dst[t] = 0.f;
         }
@@ -265,8 +261,16 @@ void run_fast_conv(KernelContext& ctx, bool fused) {
   }
   const int64_t rows_per_chunk = ((Mg + mr - 1) / mr + row_chunks - 1) / row_chunks * mr;
   const int64_t tiles = s.N * s.group * col_blocks * row_chunks;
+  // Other than 1x1: every input plane padded once, in a buffer all threads read.
+  const simd::DepthwiseParams plane_geometry = simd::depthwise_params(s);
+  const simd::PaddedPlane pp = simd::padded_plane(plane_geometry);
+  float* padded = nullptr;
+  if (!s.pointwise()) {
+    padded = simd::thread_scratch(size_t(s.N * s.C * pp.floats + 64), 1);
+    parallel(s.N * s.C, 1, [&](int64_t b, int64_t e) { simd::pad_planes(plane_geometry, b, e, xd, padded); });
+  }
   parallel(tiles, 1, [&](int64_t b, int64_t e) {
-    float* packed_b = simd::thread_scratch(simd::packed_b_floats(nc, K));
+    float* packed_b = simd::thread_scratch(simd::packed_b_floats(nc, K) + kChunk);
     for (int64_t t = b; t < e; ++t) {
       const int64_t rc = t % row_chunks, cb = (t / row_chunks) % col_blocks;
       const int64_t g = (t / row_chunks / col_blocks) % s.group, n = t / row_chunks / col_blocks / s.group;
@@ -295,7 +299,7 @@ void run_fast_conv(KernelContext& ctx, bool fused) {
       if (s.pointwise()) {
         simd::pack_b(xg + j0, HW, 1, K, cols, packed_b);
       } else {
-        pack_im2col(s, xg, j0, cols, packed_b);
+        pack_im2col(s, pp, padded + (n * s.C + g * Cg) * pp.floats, j0, cols, packed_b);
       }
       simd::sgemm_packed(rows, cols, K, pa, packed_b, yd + out_off, OHW, ep);
     }

@@ -423,6 +423,16 @@ void DepthwisePlanes(const DepthwiseParams& p, int64_t channels, int64_t begin, 
   }
 }
 
+void PadPlanes(const DepthwiseParams& p, int64_t begin, int64_t end, const float* in, float* out) {
+  const Padded g = padded_geometry(p);
+  const int64_t floats = g.rows * p.stride_w * g.phase_cols;
+  for (int64_t i = begin; i < end; ++i) {
+    float* plane = out + i * floats;
+    std::memset(plane, 0, size_t(floats) * sizeof(float));
+    FillInterior(p, g, in + i * p.H * p.W, plane);
+  }
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace pith::simd
 HWY_AFTER_NAMESPACE();
@@ -430,6 +440,21 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace pith::simd {
 HWY_EXPORT(DepthwisePlanes);
+HWY_EXPORT(PadPlanes);
+
+PaddedPlane padded_plane(const DepthwiseParams& p) {
+  const Padded g = padded_geometry(p);
+  PaddedPlane pp;
+  pp.rows = g.rows;
+  pp.row_stride = p.stride_w * g.phase_cols;
+  pp.phase_cols = g.phase_cols;
+  pp.floats = g.rows * pp.row_stride;
+  return pp;
+}
+
+void pad_planes(const DepthwiseParams& p, int64_t begin, int64_t end, const float* in, float* out) {
+  HWY_DYNAMIC_DISPATCH(PadPlanes)(p, begin, end, in, out);
+}
 
 int64_t depthwise_scratch_floats(const DepthwiseParams& p) {
   const Padded g = padded_geometry(p);

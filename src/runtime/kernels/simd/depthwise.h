@@ -21,6 +21,22 @@ struct DepthwiseParams {
 // Floats of scratch one call needs (a zero-padded, column-deinterleaved input plane).
 int64_t depthwise_scratch_floats(const DepthwiseParams& p);
 
+// The padded plane layout the depthwise kernel reads, shared with the convolution's
+// im2col packing: padded column x of a row lies in phase x % stride_w at position
+// x / stride_w, phase ph at ph * phase_cols; padded row y at y * row_stride. Padded
+// (row, column) = (input row + pad_top, input column + pad_left); the rest is zero.
+// Output (oy, ox) and tap (ky, kx) read padded (oy*stride_h + ky*dilation_h,
+// ox*stride_w + kx*dilation_w), which for consecutive ox are consecutive floats.
+struct PaddedPlane {
+  int64_t rows = 0, row_stride = 0, phase_cols = 0;
+  int64_t floats = 0;  // per plane
+};
+PaddedPlane padded_plane(const DepthwiseParams& p);
+// Writes planes [begin, end) of in (H*W floats each) into out (padded_plane(p).floats
+// each), padding included. Reads of up to 64 floats past the last plane stay inside a
+// buffer of (planes * floats + 64).
+void pad_planes(const DepthwiseParams& p, int64_t begin, int64_t end, const float* in, float* out);
+
 // Planes [begin, end) of a batch of planes of `channels` channels each: plane i reads
 // in + i*H*W and writes out + i*OH*OW (and reads residual + i*OH*OW when given), with
 // the filter w + c*KH*KW and bias[c] (0 when bias is null) of its channel c = i % channels:
