@@ -48,6 +48,7 @@ BENCHMARK(BM_Sgemm)
     ->Args({1024, 1024, 1024})
     ->Args({96, 12544, 16})
     ->Args({64, 3136, 576})
+    ->Args({400, 49, 400})
     ->Args({1280, 49, 320})
     ->Unit(benchmark::kMicrosecond);
 
