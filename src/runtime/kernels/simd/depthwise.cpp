@@ -86,37 +86,41 @@ void FillInterior(const DepthwiseParams& p, const Padded& g, const float* in, fl
       const int64_t base = p.pad_left / 2;
       float* even_dst = (p.pad_left % 2 == 0) ? row + base : row + pc + base;
       float* odd_dst = (p.pad_left % 2 == 0) ? row + pc + base : row + base + 1;
-      for (; x + 2 * L <= p.W; x += 2 * L) {
+      // The last, partial two vectors first, as whole vectors (their source lanes past
+      // the row are still in the plane), each followed by zeros over what it wrote past
+      // its phase's data. The phase at the lower address goes first: what spills from
+      // it runs into the other phase (whose data below is written after it, by the
+      // whole chunks) or into the next row, copied after this one.
+      const int64_t x_tail = p.W / (2 * L) * (2 * L);
+      bool tail_done = false;
+      if (x_tail < p.W && y * p.W + x_tail + 2 * L <= p.H * p.W) {
         VF even, odd;
-        hn::LoadInterleaved2(d, src + x, even, odd);
-        hn::StoreU(even, d, even_dst + x / 2);
-        hn::StoreU(odd, d, odd_dst + x / 2);
-      }
-      if (x == 0 && y * p.W + 2 * L <= p.H * p.W) {
-        // A row shorter than two vectors as whole vectors too (their source lanes past the
-        // row are still in the plane), each followed by zeros over what it wrote past its
-        // phase's data. The phase at the lower address goes first: what spills from it
-        // runs into the other phase, or into the next row, both written after it.
-        VF even, odd;
-        hn::LoadInterleaved2(d, src, even, odd);
-        const int64_t n_even = (p.W + 1) / 2, n_odd = p.W / 2;
+        hn::LoadInterleaved2(d, src + x_tail, even, odd);
+        const int64_t n_even = (p.W - x_tail + 1) / 2, n_odd = (p.W - x_tail) / 2;
         auto put = [&](VF v, float* dst, int64_t n) HWY_ATTR {
           hn::StoreU(v, d, dst);
           hn::StoreU(hn::Zero(d), d, dst + n);
         };
         if (even_dst < odd_dst) {
-          put(even, even_dst, n_even);
-          put(odd, odd_dst, n_odd);
+          put(even, even_dst + x_tail / 2, n_even);
+          put(odd, odd_dst + x_tail / 2, n_odd);
         } else {
-          put(odd, odd_dst, n_odd);
-          put(even, even_dst, n_even);
+          put(odd, odd_dst + x_tail / 2, n_odd);
+          put(even, even_dst + x_tail / 2, n_even);
         }
-        continue;
+        tail_done = true;
       }
-      for (; x < p.W; ++x) {
-        const int64_t px = x + p.pad_left;
-        row[(px & 1) * pc + (px >> 1)] = src[x];
+      for (; x < x_tail; x += 2 * L) {
+        VF even, odd;
+        hn::LoadInterleaved2(d, src + x, even, odd);
+        hn::StoreU(even, d, even_dst + x / 2);
+        hn::StoreU(odd, d, odd_dst + x / 2);
       }
+      if (!tail_done)
+        for (; x < p.W; ++x) {
+          const int64_t px = x + p.pad_left;
+          row[(px & 1) * pc + (px >> 1)] = src[x];
+        }
       continue;
     }
     for (; x < p.W; ++x) {
@@ -399,8 +403,7 @@ void DepthwisePlanes(const DepthwiseParams& p, int64_t channels, int64_t begin, 
       const int64_t ky = t / p.KW, cx = t % p.KW * p.dilation_w;
       off[t] = ky * p.dilation_h * row_stride + (cx % s) * pc + cx / s;
     }
-  for (int64_t i = begin; i < end; ++i) {
-    const int64_t c = i % channels;
+  for (int64_t i = begin, c = begin % channels; i < end; ++i, c = c + 1 == channels ? 0 : c + 1) {
     const float* wc = w + c * taps;
     const float bc = bias ? bias[c] : 0.0f;
     const float* res = residual ? residual + i * out_plane : nullptr;
