@@ -123,6 +123,16 @@ constexpr int64_t kChunk = 8;
 void pack_im2col(const ConvShape& s, const simd::PaddedPlane& pp, const float* padded, int64_t j0, int64_t nc,
                  float* out) {
   const int64_t nr = simd::sgemm_nr(), K = s.K();
+  // Where each tap (ky, kx) starts relative to its plane, found once per call: for every
+  // panel and channel a division per tap would cost more than the copies.
+  constexpr int64_t kMaxTaps = 256;
+  int64_t tap_offsets[kMaxTaps];
+  const int64_t taps = s.KH * s.KW;
+  if (taps <= kMaxTaps)
+    for (int64_t t = 0; t < taps; ++t) {
+      const int64_t cx = t % s.KW * s.dw;
+      tap_offsets[t] = t / s.KW * s.dh * pp.row_stride + (cx % s.sw) * pp.phase_cols + cx / s.sw;
+    }
   for (int64_t q = 0; q < nc; q += nr) {
     const int64_t cols = std::min(nr, nc - q);
     float* panel = out + q * K;
@@ -141,20 +151,23 @@ void pack_im2col(const ConvShape& s, const simd::PaddedPlane& pp, const float* p
     int64_t k = 0;
     for (int64_t c = 0; c < s.Cg(); ++c) {
       const float* plane = padded + c * pp.floats;
-      for (int64_t ky = 0; ky < s.KH; ++ky) {
-        const float* row = plane + ky * s.dh * pp.row_stride;
-        for (int64_t kx = 0; kx < s.KW; ++kx, ++k) {
-          const int64_t cx = kx * s.dw;
-          const float* tap = row + (cx % s.sw) * pp.phase_cols + cx / s.sw;
-          float* dst = panel + k * nr;
-          for (int r = 0; r < nruns; ++r) {
-            const float* from = tap + runs[r].src;
-            float* to = dst + runs[r].t;
-            for (int64_t i = 0; i < runs[r].len; i += kChunk)
-              std::memcpy(to + i, from + i, kChunk * sizeof(float));  // a fixed size: vector moves
-          }
-          for (int64_t t = cols; t < nr; ++t) dst[t] = 0.f;
+      for (int64_t t = 0; t < taps; ++t, ++k) {
+        int64_t offset;
+        if (taps <= kMaxTaps) {
+          offset = tap_offsets[t];
+        } else {
+          const int64_t cx = t % s.KW * s.dw;
+          offset = t / s.KW * s.dh * pp.row_stride + (cx % s.sw) * pp.phase_cols + cx / s.sw;
         }
+        const float* tap = plane + offset;
+        float* dst = panel + k * nr;
+        for (int r = 0; r < nruns; ++r) {
+          const float* from = tap + runs[r].src;
+          float* to = dst + runs[r].t;
+          for (int64_t i = 0; i < runs[r].len; i += kChunk)
+            std::memcpy(to + i, from + i, kChunk * sizeof(float));  // a fixed size: vector moves
+        }
+        for (int64_t j = cols; j < nr; ++j) dst[j] = 0.f;
       }
     }
   }
