@@ -162,12 +162,15 @@ struct Block {
 
 // Stores a block computed into `tile` (rows of `vecs` vectors): + residual, activation K
 // (a compile-time kind, so the activation's switch folds away).
+// K = ActivationKind(-1): the activation's kind read at run time. Not cloned per call
+// site (GCC's constant-propagation clones tripled its size).
 template <ActivationKind K>
-HWY_NOINLINE void StoreBlockAs(const float* tile, int64_t vecs, const Block& b, const Activation& activation) {
+HWY_NOINLINE __attribute__((noclone)) void StoreBlockAs(const float* tile, int64_t vecs, const Block& b,
+                                                        const Activation& activation) {
   const DF d;
   const int64_t L = int64_t(hn::Lanes(d));
   Activation act = activation;
-  act.kind = K;
+  if (K != ActivationKind(-1)) act.kind = K;
   const int64_t full = b.cols / L;  // whole vectors per row; then one partial one
   const int64_t tail = b.cols - full * L;
   for (int64_t r = 0; r < b.rows; ++r) {
@@ -189,6 +192,8 @@ HWY_NOINLINE void StoreBlockAs(const float* tile, int64_t vecs, const Block& b, 
   }
 }
 
+// Specialized for the activations convolutions mostly carry; the rest through Activate's
+// runtime switch (one copy of each: the runtime's size).
 HWY_INLINE void StoreBlock(const float* tile, int64_t vecs, const Block& b, const Activation& act) {
   switch (act.kind) {
     case ActivationKind::None:
@@ -197,18 +202,8 @@ HWY_INLINE void StoreBlock(const float* tile, int64_t vecs, const Block& b, cons
       return StoreBlockAs<ActivationKind::Relu>(tile, vecs, b, act);
     case ActivationKind::Clip:
       return StoreBlockAs<ActivationKind::Clip>(tile, vecs, b, act);
-    case ActivationKind::LeakyRelu:
-      return StoreBlockAs<ActivationKind::LeakyRelu>(tile, vecs, b, act);
-    case ActivationKind::HardSigmoid:
-      return StoreBlockAs<ActivationKind::HardSigmoid>(tile, vecs, b, act);
-    case ActivationKind::HardSwish:
-      return StoreBlockAs<ActivationKind::HardSwish>(tile, vecs, b, act);
-    case ActivationKind::Sigmoid:
-      return StoreBlockAs<ActivationKind::Sigmoid>(tile, vecs, b, act);
-    case ActivationKind::SiLU:
-      return StoreBlockAs<ActivationKind::SiLU>(tile, vecs, b, act);
-    case ActivationKind::Tanh:
-      return StoreBlockAs<ActivationKind::Tanh>(tile, vecs, b, act);
+    default:
+      return StoreBlockAs<ActivationKind(-1)>(tile, vecs, b, act);
   }
 }
 
@@ -255,22 +250,23 @@ HWY_INLINE void DepthwiseBlockFixed(const float* HWY_RESTRICT w, float bias, int
   const DF d;
   const int64_t L = int64_t(hn::Lanes(d));
   constexpr int kAcc = kRows * kVecs;
-  constexpr int kInRows = (kRows - 1) * kS + kK;
   VF acc[kAcc];
 #pragma GCC unroll 16
   for (int i = 0; i < kAcc; ++i) acc[i] = hn::Set(d, bias);
-  const float* in[kInRows];
-#pragma GCC unroll 32
-  for (int j = 0; j < kInRows; ++j) in[j] = b.in + j * b.in_row;
-#pragma GCC unroll 5
-  for (int ky = 0; ky < kK; ++ky) {
+  // The filter rows in a loop, each unrolled: fully unrolled 5x5 blocks were most of
+  // the runtime's size on aarch64 for little speed.
+  for (int64_t ky = 0; ky < kK; ++ky) {
+    const float* in[kRows];
+#pragma GCC unroll 8
+    for (int r = 0; r < kRows; ++r) in[r] = b.in + (r * kS + ky) * b.in_row;
+    const float* wy = w + ky * kK;
 #pragma GCC unroll 5
     for (int kx = 0; kx < kK; ++kx) {
-      const VF wt = hn::Set(d, w[ky * kK + kx]);
+      const VF wt = hn::Set(d, wy[kx]);
       const int64_t col = (kx % kS) * phase_cols + kx / kS;  // phase, position in it
 #pragma GCC unroll 16
       for (int i = 0; i < kAcc; ++i)
-        acc[i] = hn::MulAdd(wt, hn::LoadU(d, in[(i / kVecs) * kS + ky] + col + (i % kVecs) * L), acc[i]);
+        acc[i] = hn::MulAdd(wt, hn::LoadU(d, in[i / kVecs] + col + (i % kVecs) * L), acc[i]);
     }
   }
   HWY_ALIGN float tile[kAcc * HWY_MAX_BYTES / sizeof(float)];
