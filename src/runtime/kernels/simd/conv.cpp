@@ -6,9 +6,9 @@
 // with im2col written straight into packed-B panels one column block at a time, so
 // the column matrix is never materialized. The panels are copied from the input planes
 // padded once per call (and split into column phases for strides above 1), so that
-// every tap of a run of output pixels reads consecutive floats. Work is split over (row chunk, column
-// block) tiles by index, so results are identical for any thread count. Anything
-// else (other ranks or types) goes to the reference kernel.
+// every tap of a run of output pixels reads consecutive floats. Work is split over
+// (row chunk, column block) tiles by index, so results are identical for any thread
+// count. Anything else (other ranks or types) goes to the reference kernel.
 #include <algorithm>
 #include <cstring>
 #include <memory>
