@@ -325,6 +325,7 @@ struct Runner {
       check_run_control(control);
       const Node& node = g.nodes[n];
       std::vector<const Tensor*> ins;
+      ins.reserve(plan.node_inputs[n].size());
       for (int s : plan.node_inputs[n]) ins.push_back(s >= 0 ? &values[size_t(s)] : nullptr);
       std::vector<Tensor> outs(node.outputs.size());
       auto it = g.domain_opsets.find(node.domain);
