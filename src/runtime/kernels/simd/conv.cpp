@@ -133,11 +133,9 @@ void pack_im2col(const ConvShape& s, const simd::PaddedPlane& pp, const float* p
   constexpr int64_t kMaxTaps = 256;
   int64_t tap_offsets[kMaxTaps];
   const int64_t taps = s.KH * s.KW;
-  if (taps <= kMaxTaps)
-    for (int64_t t = 0; t < taps; ++t) {
-      const int64_t cx = t % s.KW * s.dw;
-      tap_offsets[t] = t / s.KW * s.dh * pp.row_stride + (cx % s.sw) * pp.phase_cols + cx / s.sw;
-    }
+  const simd::DepthwiseParams geometry = simd::depthwise_params(s);
+  auto tap_offset = [&](int64_t t) { return simd::padded_tap_offset(geometry, pp.row_stride, pp.phase_cols, t); };
+  for (int64_t t = 0; t < std::min(taps, kMaxTaps); ++t) tap_offsets[t] = tap_offset(t);
   for (int64_t q = 0; q < nc; q += nr) {
     const int64_t cols = std::min(nr, nc - q);
     float* panel = out + q * K;
@@ -157,14 +155,7 @@ void pack_im2col(const ConvShape& s, const simd::PaddedPlane& pp, const float* p
     for (int64_t c = 0; c < s.Cg(); ++c) {
       const float* plane = padded + c * pp.floats;
       for (int64_t t = 0; t < taps; ++t, ++k) {
-        int64_t offset;
-        if (taps <= kMaxTaps) {
-          offset = tap_offsets[t];
-        } else {
-          const int64_t cx = t % s.KW * s.dw;
-          offset = t / s.KW * s.dh * pp.row_stride + (cx % s.sw) * pp.phase_cols + cx / s.sw;
-        }
-        const float* tap = plane + offset;
+        const float* tap = plane + (t < kMaxTaps ? tap_offsets[t] : tap_offset(t));
         float* dst = panel + k * nr;
         for (int r = 0; r < nruns; ++r) {
           const float* from = tap + runs[r].src;

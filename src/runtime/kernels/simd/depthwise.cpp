@@ -207,6 +207,18 @@ HWY_INLINE void StoreBlock(const float* tile, int64_t vecs, const Block& b, cons
   }
 }
 
+// Stores a block's accumulators (rows of `vecs` vectors) through a small stack tile, so
+// that the stores, which handle partial rows, index no register array at run time.
+template <int kAcc>
+HWY_INLINE void StoreAccumulators(const VF (&acc)[kAcc], int64_t vecs, const Block& b, const Activation& act) {
+  const DF d;
+  const int64_t L = int64_t(hn::Lanes(d));
+  HWY_ALIGN float tile[kAcc * HWY_MAX_BYTES / sizeof(float)];
+#pragma GCC unroll 16
+  for (int i = 0; i < kAcc; ++i) hn::Store(acc[i], d, tile + i * L);
+  StoreBlock(tile, vecs, b, act);
+}
+
 // Any filter geometry (taps from an offset table; 3x3 and 5x5 at stride 1 and 2 take
 // DepthwiseBlockFixed below). One block: acc = bias + sum over taps of
 // w[t] * in[off[t] + ...], then the stores. The accumulators are indexed by compile-time
@@ -233,10 +245,7 @@ HWY_INLINE void DepthwiseBlock(int64_t taps, const int64_t* HWY_RESTRICT off, co
     for (int i = 0; i < kAcc; ++i) acc[i] = hn::MulAdd(wt, hn::LoadU(d, row[i / kVecs] + o + (i % kVecs) * L), acc[i]);
   };
   for (int64_t t = 0; t < taps; ++t) tap(t);
-  HWY_ALIGN float tile[kAcc * HWY_MAX_BYTES / sizeof(float)];
-#pragma GCC unroll 16
-  for (int i = 0; i < kAcc; ++i) hn::Store(acc[i], d, tile + i * L);
-  StoreBlock(tile, kVecs, b, act);
+  StoreAccumulators<kAcc>(acc, kVecs, b, act);
 }
 
 // The same for a kK x kK filter at stride kS, dilation 1, with everything but the row
@@ -269,10 +278,7 @@ HWY_INLINE void DepthwiseBlockFixed(const float* HWY_RESTRICT w, float bias, int
         acc[i] = hn::MulAdd(wt, hn::LoadU(d, in[i / kVecs] + col + (i % kVecs) * L), acc[i]);
     }
   }
-  HWY_ALIGN float tile[kAcc * HWY_MAX_BYTES / sizeof(float)];
-#pragma GCC unroll 16
-  for (int i = 0; i < kAcc; ++i) hn::Store(acc[i], d, tile + i * L);
-  StoreBlock(tile, kVecs, b, act);
+  StoreAccumulators<kAcc>(acc, kVecs, b, act);
 }
 
 template <int kK, int kS, int kRows, int kVecs>
@@ -357,10 +363,7 @@ void DepthwisePlaneInPasses(const DepthwiseParams& p, const Padded& g, const flo
   int64_t off[kMaxTaps];
   for (int64_t t0 = 0; t0 < taps; t0 += kMaxTaps) {
     const int64_t n = std::min(kMaxTaps, taps - t0);
-    for (int64_t t = 0; t < n; ++t) {
-      const int64_t ky = (t0 + t) / p.KW, cx = (t0 + t) % p.KW * p.dilation_w;
-      off[t] = ky * p.dilation_h * row_stride + (cx % s) * pc + cx / s;
-    }
+    for (int64_t t = 0; t < n; ++t) off[t] = padded_tap_offset(p, row_stride, pc, t0 + t);
     const bool first = t0 == 0, final = t0 + n == taps;
     for (int64_t oy = 0; oy < p.OH; ++oy) {
       float* orow = out + oy * p.OW;
@@ -391,14 +394,10 @@ void DepthwisePlanes(const DepthwiseParams& p, int64_t channels, int64_t begin, 
   const int64_t s = p.stride_w, pc = g.phase_cols, row_stride = s * pc;
   const int64_t taps = p.KH * p.KW, in_plane = p.H * p.W, out_plane = p.OH * p.OW;
   std::memset(scratch, 0, size_t(g.rows * row_stride + kSlackFloats) * sizeof(float));
-  // Offset of each tap from the scratch position of output (oy, 0), row part excluded:
-  // column kx * dilation lies in phase (kx * dilation) % s at position (kx * dilation) / s.
+  // Offset of each tap from the scratch position of its output (depthwise.h).
   int64_t off[kMaxTaps];
   if (taps <= kMaxTaps)
-    for (int64_t t = 0; t < taps; ++t) {
-      const int64_t ky = t / p.KW, cx = t % p.KW * p.dilation_w;
-      off[t] = ky * p.dilation_h * row_stride + (cx % s) * pc + cx / s;
-    }
+    for (int64_t t = 0; t < taps; ++t) off[t] = padded_tap_offset(p, row_stride, pc, t);
   for (int64_t i = begin, c = begin % channels; i < end; ++i, c = c + 1 == channels ? 0 : c + 1) {
     const float* wc = w + c * taps;
     const float bc = bias ? bias[c] : 0.0f;

@@ -32,6 +32,13 @@ struct PaddedPlane {
   int64_t floats = 0;  // per plane
 };
 PaddedPlane padded_plane(const DepthwiseParams& p);
+// Where filter tap t (= ky * KW + kx) of output (oy, ox) reads, relative to that output's
+// position oy*stride_h*row_stride + ox: kx*dilation_w lies in phase (kx*dilation_w) %
+// stride_w at position (kx*dilation_w) / stride_w.
+inline int64_t padded_tap_offset(const DepthwiseParams& p, int64_t row_stride, int64_t phase_cols, int64_t t) {
+  const int64_t cx = t % p.KW * p.dilation_w;
+  return t / p.KW * p.dilation_h * row_stride + (cx % p.stride_w) * phase_cols + cx / p.stride_w;
+}
 // Writes planes [begin, end) of in (H*W floats each) into out (padded_plane(p).floats
 // each), padding included. Reads of up to 64 floats past the last plane stay inside a
 // buffer of (planes * floats + 64).

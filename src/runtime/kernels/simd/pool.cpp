@@ -23,6 +23,7 @@
 #include "runtime/kernel.h"
 #include "runtime/kernels/reference/spatial.h"
 #include "runtime/kernels/simd/scratch.h"
+#include "runtime/kernels/simd/simd_store-inl.h"
 
 #ifndef PITH_SIMD_POOL_ONCE
 #define PITH_SIMD_POOL_ONCE
@@ -87,17 +88,6 @@ void GlobalPool(const float* x, int64_t planes, int64_t S, bool is_max, float* y
     for (; i < S; ++i) s += double(xp[i]);
     y[p] = S > 0 ? float(s / double(S)) : 0.0f;
   }
-}
-
-// Stores the first n lanes of v at out.
-HWY_INLINE void StorePartial(DF d, VF v, float* out, int64_t n) {
-  if (n == int64_t(hn::Lanes(d))) {
-    hn::StoreU(v, d, out);
-    return;
-  }
-  HWY_ALIGN float buf[HWY_MAX_BYTES / sizeof(float)];
-  hn::Store(v, d, buf);
-  std::memcpy(out, buf, size_t(n) * sizeof(float));
 }
 
 void PoolPlanes(const Pool2D& g, const float* x, float* y, int64_t planes, float* scratch) {
@@ -200,7 +190,7 @@ void PoolPlanes(const Pool2D& g, const float* x, float* y, int64_t planes, float
           // Taps past the padded extent are not counted (they read padding zeros).
           acc = hn::Div(acc, hn::Mul(rowcount, hn::LoadU(d, colcount + ox)));
         }
-        StorePartial(d, acc, yrow + ox, std::min(L, g.OW - ox));
+        StoreFirstN(acc, d, std::min(L, g.OW - ox), yrow + ox);
       }
       if (any_empty_col) {
         for (int64_t ox = 0; ox < g.OW; ++ox)

@@ -11,6 +11,7 @@
 
 #include "runtime/kernels/simd/qgemm.h"
 #include "runtime/kernels/simd/simd_activation-inl.h"
+#include "runtime/kernels/simd/simd_store-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace pith::simd {
@@ -95,18 +96,6 @@ HWY_INLINE hn::Vec<D32> QuantizedCodes(hn::Vec<DF> real, const Requantize& rq) {
   f = hn::Min(hn::Max(f, hn::Set(df, float(rq.q_min - rq.y_zero_point))),
               hn::Set(df, float(rq.q_max - rq.y_zero_point)));
   return hn::Add(hn::ConvertTo(d32, f), hn::Set(d32, rq.y_zero_point));
-}
-
-// Stores the first n lanes of v at y: a whole vector directly, fewer through a buffer.
-template <class D, typename T>
-HWY_INLINE void StoreFirstN(hn::Vec<D> v, D d, int64_t n, T* y) {
-  if (n == int64_t(hn::Lanes(d))) {
-    hn::StoreU(v, d, y);
-    return;
-  }
-  HWY_ALIGN T buf[HWY_MAX_BYTES / sizeof(T)];
-  hn::Store(v, d, buf);
-  std::memcpy(y, buf, size_t(n) * sizeof(T));
 }
 
 // Requantizes `cols` accumulators, load(c) giving the vector at column c (whole vectors
