@@ -137,6 +137,43 @@ TEST(SimdKernels, DepthwiseMatchesReferenceOnEveryPath) {
   });
 }
 
+// Convolutions with at most 64 output channels per group (and not depthwise, 1x1 stride 1
+// or Winograd) read B in place from the padded planes (an implicit GEMM): groups of 16
+// channels at strides 1 and 2, 3-channel stems, 7x7 stride 2, 1x1 stride 2, dilation,
+// K past one slice of 256, output channels that leave a partial panel, rows ending in a
+// partial vector; bitwise identical for 1, 2 and 3 threads.
+TEST(SimdKernels, ImplicitGemmConvMatchesReference) {
+  struct Case {
+    int64_t N, C, M, group, k, stride, dilation, H, W;
+  };
+  const Case cases[] = {
+      {1, 32, 32, 2, 3, 1, 1, 14, 14}, {2, 48, 48, 3, 3, 2, 1, 15, 17}, {1, 3, 32, 1, 3, 2, 1, 33, 40},
+      {1, 3, 13, 1, 7, 2, 1, 21, 37},  {1, 24, 64, 1, 1, 2, 1, 9, 31},  {1, 12, 7, 1, 5, 1, 1, 11, 19},
+      {1, 40, 20, 2, 5, 1, 1, 6, 5},   {1, 8, 24, 1, 3, 1, 2, 12, 33},  {2, 64, 64, 1, 3, 1, 1, 3, 1},
+  };
+  std::mt19937 rng(17);
+  for_each_target([&] {
+    for (const Case& c : cases) {
+      const int64_t pad = (c.k - 1) * c.dilation / 2;
+      // No edge values: sums of hundreds of terms with a +-1e20 among them cancel
+      // differently in any other order (the random-shape test has them on short sums).
+      OpRunner conv("FusedConv", {random_tensor({c.N, c.C, c.H, c.W}, rng),
+                                  random_tensor({c.M, c.C / c.group, c.k, c.k}, rng), random_tensor({c.M}, rng)});
+      conv.domain("pith").i("group", c.group).ints("strides", {c.stride, c.stride});
+      conv.ints("dilations", {c.dilation, c.dilation}).ints("pads", {pad, pad, pad, pad});
+      const std::string act = set_random_activation(conv, rng);
+      Tensor want = reference_maybe_with_residual(conv, rng);
+      const std::string what = "implicit gemm x" + shape_str(conv.inputs[0].shape()) + " w" +
+                               shape_str(conv.inputs[1].shape()) + " group " + std::to_string(c.group) + " stride " +
+                               std::to_string(c.stride) + " act " + act;
+      Tensor one = conv.run_session(1, 1, 2)[0];
+      expect_close(one, want, what);
+      expect_bitwise(conv.run_session(1, 2, 2)[0], one, what + " (2 threads)");
+      expect_bitwise(conv.run_session(1, 3, 2)[0], one, what + " (3 threads)");
+    }
+  });
+}
+
 // 3x3 stride-1 convolutions with enough channels take the Winograd F(2x2, 3x3) path:
 // odd and even planes (partial tiles on the right and bottom), tile rows shorter and
 // longer than a vector, several tile blocks, asymmetric and zero padding, a batch of
@@ -145,8 +182,8 @@ TEST(SimdKernels, WinogradConvMatchesReference) {
   std::mt19937 rng(13);
   for_each_target([&] {
     for (int trial = 0; trial < 12; ++trial) {
-      const int64_t N = 1 + trial % 2, group = 1 + trial % 3 / 2;  // groups of >= 16 channels too
-      const int64_t C = group * (16 + rng() % 30), M = group * (16 + rng() % 24);
+      const int64_t N = 1 + trial % 2, group = 1 + trial % 3 / 2;  // groups of >= 32 channels too
+      const int64_t C = group * (32 + rng() % 30), M = group * (16 + rng() % 24);
       const int64_t H = 3 + rng() % 40, W = 4 + rng() % 45;
       const int64_t pt = rng() % 2, pl = rng() % 2, pb = rng() % 2, pr = rng() % 2;
       if ((H + pt + pb - 2) * (W + pl + pr - 2) < 16) continue;
@@ -274,11 +311,20 @@ TEST(SimdKernels, SgemmReachesEveryTailSize) {
           simd::pack_a(a.data<float>(), K, 1, M, K, pa.data());
           simd::pack_b(b.data<float>(), N, 1, K, N, pb.data());
           simd::sgemm_packed(M, N, K, pa.data(), pb.data(), c.data(), N, simd::GemmEpilogue{});
+          // B's rows in place, in a shuffled order with gaps, as a table says (the implicit
+          // GEMM); each row followed by nr floats its last partial vector may read.
+          const int64_t row = N + nr;
+          std::vector<int64_t> offsets(static_cast<size_t>(K));
+          for (int64_t k = 0; k < K; ++k) offsets[size_t(k)] = ((k * 7) % K) * row;
+          std::vector<float> rows(size_t(K * row), 1e30f), d(size_t(M * N));
+          for (int64_t k = 0; k < K; ++k) std::copy_n(b.data<float>() + k * N, N, rows.begin() + offsets[size_t(k)]);
+          simd::sgemm_offset_b(M, N, K, pa.data(), rows.data(), offsets.data(), d.data(), N, simd::GemmEpilogue{});
           for (int64_t i = 0; i < M; ++i)
             for (int64_t j = 0; j < N; ++j) {
               double want = 0;
               for (int64_t k = 0; k < K; ++k) want += double(a.data<float>()[i * K + k]) * b.data<float>()[k * N + j];
               ASSERT_NEAR(c[size_t(i * N + j)], want, 1e-4) << M << "x" << N << "x" << K;
+              ASSERT_NEAR(d[size_t(i * N + j)], want, 1e-4) << "offsets " << M << "x" << N << "x" << K;
             }
         }
       }

@@ -86,11 +86,16 @@ void PackB(const float* src, int64_t rs, int64_t cs, int64_t K, int64_t N, float
 // fully unrolled) so that they stay in registers; the epilogue, which handles partial
 // tiles, reads them back from a small stack tile written once per call. kR <= kMR rows
 // and kV <= 2 vectors of columns are computed (the packed panels keep their full
-// kMR and NR layouts).
-template <int kR, int kV>
-HWY_INLINE void Tile(int64_t kc, const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, int64_t b_stride, float* c,
-                     int64_t ldc, int64_t rows, int64_t cols, int64_t row0, int64_t col0, const GemmEpilogue& ep,
-                     bool accumulate, bool last) {
+// kMR and NR layouts). B's row k starts at b + k * b.stride, or at b + b.offsets[k].
+struct BRows {
+  const float* b;
+  int64_t stride;
+  const int64_t* offsets;  // used when the tile is instantiated with kOffsets
+};
+
+template <int kR, int kV, bool kOffsets>
+HWY_INLINE void Tile(int64_t kc, const float* HWY_RESTRICT a, BRows brows, float* c, int64_t ldc, int64_t rows,
+                     int64_t cols, int64_t row0, int64_t col0, const GemmEpilogue& ep, bool accumulate, bool last) {
   static_assert(kV == 1 || kV == 2, "a tile is one or two vectors wide");
   const DF d;
   const size_t L = hn::Lanes(d);
@@ -118,12 +123,14 @@ HWY_INLINE void Tile(int64_t kc, const float* HWY_RESTRICT a, const float* HWY_R
       }
     }
   }
+  const float* HWY_RESTRICT b = brows.b;
 #pragma GCC unroll 2
   for (int64_t k = 0; k < kc; ++k) {
-    const V b0 = hn::LoadU(d, b + k * b_stride);
+    const float* bk = kOffsets ? b + brows.offsets[k] : b + k * brows.stride;
+    const V b0 = hn::LoadU(d, bk);
     const float* ak = a + k * kMR;
     if constexpr (kV == 2) {
-      const V b1 = hn::LoadU(d, b + k * b_stride + L);
+      const V b1 = hn::LoadU(d, bk + L);
 #pragma GCC unroll 8
       for (int r = 0; r < kR; ++r) {
         const V av = hn::Set(d, ak[r]);
@@ -190,26 +197,25 @@ HWY_INLINE void Tile(int64_t kc, const float* HWY_RESTRICT a, const float* HWY_R
 // The tile with the fewest rows and vectors that covers rows x cols: a last panel of 2
 // or 4 rows (M = 16, 32, ...) or of at most one vector of columns (N = 49 on 7x7 planes)
 // does not pay for the full kMR x 2 vectors.
-template <int kR>
-HWY_INLINE void TileCols(int64_t kc, const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, int64_t b_stride,
-                         float* c, int64_t ldc, int64_t rows, int64_t cols, int64_t row0, int64_t col0,
-                         const GemmEpilogue& ep, bool accumulate, bool last) {
+template <int kR, bool kOffsets>
+HWY_INLINE void TileCols(int64_t kc, const float* HWY_RESTRICT a, BRows b, float* c, int64_t ldc, int64_t rows,
+                         int64_t cols, int64_t row0, int64_t col0, const GemmEpilogue& ep, bool accumulate, bool last) {
   if (cols <= int64_t(hn::Lanes(DF()))) {
-    Tile<kR, 1>(kc, a, b, b_stride, c, ldc, rows, cols, row0, col0, ep, accumulate, last);
+    Tile<kR, 1, kOffsets>(kc, a, b, c, ldc, rows, cols, row0, col0, ep, accumulate, last);
   } else {
-    Tile<kR, 2>(kc, a, b, b_stride, c, ldc, rows, cols, row0, col0, ep, accumulate, last);
+    Tile<kR, 2, kOffsets>(kc, a, b, c, ldc, rows, cols, row0, col0, ep, accumulate, last);
   }
 }
 
-HWY_INLINE void TileRows(int64_t kc, const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, int64_t b_stride,
-                         float* c, int64_t ldc, int64_t rows, int64_t cols, int64_t row0, int64_t col0,
-                         const GemmEpilogue& ep, bool accumulate, bool last) {
+template <bool kOffsets = false>
+HWY_INLINE void TileRows(int64_t kc, const float* HWY_RESTRICT a, BRows b, float* c, int64_t ldc, int64_t rows,
+                         int64_t cols, int64_t row0, int64_t col0, const GemmEpilogue& ep, bool accumulate, bool last) {
   if (rows > 4) {
-    TileCols<kMR>(kc, a, b, b_stride, c, ldc, rows, cols, row0, col0, ep, accumulate, last);
+    TileCols<kMR, kOffsets>(kc, a, b, c, ldc, rows, cols, row0, col0, ep, accumulate, last);
   } else if (rows > 2) {
-    TileCols<4>(kc, a, b, b_stride, c, ldc, rows, cols, row0, col0, ep, accumulate, last);
+    TileCols<4, kOffsets>(kc, a, b, c, ldc, rows, cols, row0, col0, ep, accumulate, last);
   } else {
-    TileCols<2>(kc, a, b, b_stride, c, ldc, rows, cols, row0, col0, ep, accumulate, last);
+    TileCols<2, kOffsets>(kc, a, b, c, ldc, rows, cols, row0, col0, ep, accumulate, last);
   }
 }
 
@@ -234,7 +240,8 @@ void SgemmPacked(int64_t M, int64_t N, int64_t K, const float* pa, const float* 
         const float* a = pa + m * K + k0 * kMR;
         for (int64_t n = n0; n < n1; n += nr) {
           const int64_t cols = std::min<int64_t>(nr, N - n);
-          TileRows(kc, a, pb + n * K + k0 * nr, nr, C + m * ldc + n, ldc, rows, cols, m, n, ep, accumulate, last);
+          TileRows(kc, a, {pb + n * K + k0 * nr, nr, nullptr}, C + m * ldc + n, ldc, rows, cols, m, n, ep, accumulate,
+                   last);
         }
       }
     }
@@ -253,7 +260,27 @@ void SgemmDirectB(int64_t M, int64_t N, int64_t K, const float* pa, const float*
       const int64_t rows = std::min<int64_t>(kMR, M - m);
       const float* a = pa + m * K + k0 * kMR;
       for (int64_t n = 0; n + nr <= N; n += nr) {
-        TileRows(kc, a, b + k0 * ldb + n, ldb, C + m * ldc + n, ldc, rows, nr, m, n, ep, accumulate, last);
+        TileRows(kc, a, {b + k0 * ldb + n, ldb, nullptr}, C + m * ldc + n, ldc, rows, nr, m, n, ep, accumulate, last);
+      }
+    }
+    if (K == 0) break;
+  }
+}
+
+// The same with B's rows where a table says: B[k][n] = b[offsets[k] + n]. A last partial
+// tile reads whole vectors (the lanes past N are computed and dropped).
+void SgemmOffsetB(int64_t M, int64_t N, int64_t K, const float* pa, const float* b, const int64_t* offsets, float* C,
+                  int64_t ldc, const GemmEpilogue& ep) {
+  const int64_t nr = NR();
+  for (int64_t k0 = 0; k0 < K || k0 == 0; k0 += kKC) {
+    const int64_t kc = std::min(kKC, K - k0);
+    const bool accumulate = k0 > 0, last = k0 + kc >= K;
+    for (int64_t m = 0; m < M; m += kMR) {
+      const int64_t rows = std::min<int64_t>(kMR, M - m);
+      const float* a = pa + m * K + k0 * kMR;
+      for (int64_t n = 0; n < N; n += nr) {
+        TileRows<true>(kc, a, {b + n, 0, offsets + k0}, C + m * ldc + n, ldc, rows, std::min(nr, N - n), m, n, ep,
+                       accumulate, last);
       }
     }
     if (K == 0) break;
@@ -314,6 +341,7 @@ HWY_EXPORT(PackA);
 HWY_EXPORT(PackB);
 HWY_EXPORT(SgemmPacked);
 HWY_EXPORT(SgemmDirectB);
+HWY_EXPORT(SgemmOffsetB);
 HWY_EXPORT(GemvRows);
 HWY_EXPORT(ActivationInplace);
 HWY_EXPORT(TargetName);
@@ -334,6 +362,10 @@ void sgemm_packed(int64_t M, int64_t N, int64_t K, const float* pa, const float*
 void sgemm_direct_b(int64_t M, int64_t N, int64_t K, const float* pa, const float* b, int64_t ldb, float* C,
                     int64_t ldc, const GemmEpilogue& ep) {
   HWY_DYNAMIC_DISPATCH(SgemmDirectB)(M, N, K, pa, b, ldb, C, ldc, ep);
+}
+void sgemm_offset_b(int64_t M, int64_t N, int64_t K, const float* pa, const float* b, const int64_t* offsets, float* C,
+                    int64_t ldc, const GemmEpilogue& ep) {
+  HWY_DYNAMIC_DISPATCH(SgemmOffsetB)(M, N, K, pa, b, offsets, C, ldc, ep);
 }
 void gemv_rows(int64_t n0, int64_t n1, int64_t K, const float* w, int64_t ldw, const float* x, const float* bias,
                const Activation& act, float* y) {

@@ -45,14 +45,21 @@ struct GemmEpilogue {
 
 // C[M x N] = packed_a * packed_b, then the epilogue; C rows are ldc floats apart.
 // packed_b covers exactly the N columns computed (pack the block you compute).
-void sgemm_packed(int64_t M, int64_t N, int64_t K, const float* packed_a, const float* packed_b, float* C,
-                  int64_t ldc, const GemmEpilogue& epilogue);
+void sgemm_packed(int64_t M, int64_t N, int64_t K, const float* packed_a, const float* packed_b, float* C, int64_t ldc,
+                  const GemmEpilogue& epilogue);
 
 // The same with B read where it lies: B[k][n] = b[k * ldb + n]. For operands already
 // laid out by rows (a 1x1 convolution's input planes), skipping the packing copy. N must
 // be a multiple of sgemm_nr() (callers handle a last partial panel with sgemm_packed).
 void sgemm_direct_b(int64_t M, int64_t N, int64_t K, const float* packed_a, const float* b, int64_t ldb, float* C,
                     int64_t ldc, const GemmEpilogue& epilogue);
+
+// The same with B's rows where a table says: B[k][n] = b[offsets[k] + n] (an implicit-GEMM
+// convolution: row k = (input channel, filter tap) of padded input planes, n = output
+// pixels of one row). Any N: the last partial panel loads whole vectors, reading up to
+// sgemm_nr() - 1 floats past column N - 1 of each row (never stored).
+void sgemm_offset_b(int64_t M, int64_t N, int64_t K, const float* packed_a, const float* b, const int64_t* offsets,
+                    float* C, int64_t ldc, const GemmEpilogue& epilogue);
 
 // Matrix-vector product for one-row inputs (classifier layers): for n in [n0, n1),
 // y[n] = act(dot(W[n, 0..K), x) + bias[n]) with W rows ldw floats apart (bias may be null).
