@@ -10,8 +10,17 @@ int64_t shape_numel(const Shape& s) {
   return n;
 }
 
-std::vector<int64_t> shape_strides(const Shape& s) {
-  std::vector<int64_t> st(s.size());
+int64_t& Shape::at(size_t i) {
+  PITH_CHECK(i < size_, "dimension ", i, " is out of range for rank ", size_);
+  return data()[i];
+}
+const int64_t& Shape::at(size_t i) const {
+  PITH_CHECK(i < size_, "dimension ", i, " is out of range for rank ", size_);
+  return data()[i];
+}
+
+Shape shape_strides(const Shape& s) {
+  Shape st(s.size());
   int64_t acc = 1;
   for (size_t i = s.size(); i-- > 0;) {
     st[i] = acc;
@@ -42,8 +51,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
   return out;
 }
 
-std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out) {
-  std::vector<int64_t> st(out.size(), 0);
+Shape broadcast_strides(const Shape& in, const Shape& out) {
+  Shape st(out.size(), 0);
   auto own = shape_strides(in);
   size_t off = out.size() - in.size();
   for (size_t i = 0; i < in.size(); ++i) st[off + i] = in[i] == 1 ? 0 : own[i];
@@ -51,8 +60,7 @@ std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out) {
 }
 
 int64_t normalize_axis(int64_t axis, int64_t rank, const char* what) {
-  PITH_CHECK(axis >= -rank && axis < std::max<int64_t>(rank, 1), what, " ", axis,
-             " is out of range for rank ", rank);
+  PITH_CHECK(axis >= -rank && axis < std::max<int64_t>(rank, 1), what, " ", axis, " is out of range for rank ", rank);
   return axis < 0 ? axis + rank : axis;
 }
 

@@ -2,8 +2,8 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <limits>
 #include <cstring>
+#include <limits>
 
 namespace pith {
 
@@ -47,8 +47,7 @@ Tensor Tensor::clone() const {
 }
 
 Tensor Tensor::reshaped(Shape shape) const {
-  PITH_CHECK(shape_numel(shape) == numel(), "cannot reshape ", shape_str(shape_), " to ",
-             shape_str(shape));
+  PITH_CHECK(shape_numel(shape) == numel(), "cannot reshape ", shape_str(shape_), " to ", shape_str(shape));
   Tensor t = *this;
   t.shape_ = std::move(shape);
   return t;
@@ -56,34 +55,52 @@ Tensor Tensor::reshaped(Shape shape) const {
 
 double Tensor::as_double(int64_t i) const {
   switch (dtype_) {
-    case DType::Float32: return data<float>()[i];
-    case DType::Float64: return data<double>()[i];
-    case DType::Float16: return half_to_float(data<uint16_t>()[i]);
-    case DType::BFloat16: return bfloat16_to_float(data<uint16_t>()[i]);
-    case DType::Int8: return data<int8_t>()[i];
-    case DType::UInt8: return data<uint8_t>()[i];
-    case DType::Int16: return data<int16_t>()[i];
-    case DType::UInt16: return data<uint16_t>()[i];
-    case DType::Int32: return data<int32_t>()[i];
-    case DType::UInt32: return data<uint32_t>()[i];
-    case DType::Int64: return double(data<int64_t>()[i]);
-    case DType::UInt64: return double(data<uint64_t>()[i]);
-    case DType::Bool: return data<bool>()[i] ? 1.0 : 0.0;
-    default: fail("cannot read elements of a ", dtype_name(dtype_), " tensor");
+    case DType::Float32:
+      return data<float>()[i];
+    case DType::Float64:
+      return data<double>()[i];
+    case DType::Float16:
+      return half_to_float(data<uint16_t>()[i]);
+    case DType::BFloat16:
+      return bfloat16_to_float(data<uint16_t>()[i]);
+    case DType::Int8:
+      return data<int8_t>()[i];
+    case DType::UInt8:
+      return data<uint8_t>()[i];
+    case DType::Int16:
+      return data<int16_t>()[i];
+    case DType::UInt16:
+      return data<uint16_t>()[i];
+    case DType::Int32:
+      return data<int32_t>()[i];
+    case DType::UInt32:
+      return data<uint32_t>()[i];
+    case DType::Int64:
+      return double(data<int64_t>()[i]);
+    case DType::UInt64:
+      return double(data<uint64_t>()[i]);
+    case DType::Bool:
+      return data<bool>()[i] ? 1.0 : 0.0;
+    default:
+      fail("cannot read elements of a ", dtype_name(dtype_), " tensor");
   }
 }
 
 int64_t Tensor::as_int64(int64_t i) const {
   switch (dtype_) {
-    case DType::Int64: return data<int64_t>()[i];
-    case DType::Int32: return data<int32_t>()[i];
-    case DType::UInt64: return int64_t(data<uint64_t>()[i]);
-    default: return int64_t(as_double(i));
+    case DType::Int64:
+      return data<int64_t>()[i];
+    case DType::Int32:
+      return data<int32_t>()[i];
+    case DType::UInt64:
+      return int64_t(data<uint64_t>()[i]);
+    default:
+      return int64_t(as_double(i));
   }
 }
 
-std::vector<int64_t> Tensor::to_int64_vector() const {
-  std::vector<int64_t> v(static_cast<size_t>(numel()));
+Shape Tensor::to_int64_vector() const {
+  Shape v(static_cast<size_t>(numel()));
   for (int64_t i = 0; i < numel(); ++i) v[size_t(i)] = as_int64(i);
   return v;
 }
@@ -134,17 +151,39 @@ Tensor cast_tensor(const Tensor& t, DType to) {
   if (t.dtype() == to) return t.clone();
   Tensor out(to, t.shape());
   switch (to) {
-    case DType::Float32: convert_all<float>(t, out); break;
-    case DType::Float64: convert_all<double>(t, out); break;
-    case DType::Int8: convert_all<int8_t>(t, out); break;
-    case DType::UInt8: convert_all<uint8_t>(t, out); break;
-    case DType::Int16: convert_all<int16_t>(t, out); break;
-    case DType::UInt16: convert_all<uint16_t>(t, out); break;
-    case DType::Int32: convert_all<int32_t>(t, out); break;
-    case DType::UInt32: convert_all<uint32_t>(t, out); break;
-    case DType::Int64: convert_all<int64_t>(t, out); break;
-    case DType::UInt64: convert_all<uint64_t>(t, out); break;
-    case DType::Bool: convert_all<bool>(t, out); break;
+    case DType::Float32:
+      convert_all<float>(t, out);
+      break;
+    case DType::Float64:
+      convert_all<double>(t, out);
+      break;
+    case DType::Int8:
+      convert_all<int8_t>(t, out);
+      break;
+    case DType::UInt8:
+      convert_all<uint8_t>(t, out);
+      break;
+    case DType::Int16:
+      convert_all<int16_t>(t, out);
+      break;
+    case DType::UInt16:
+      convert_all<uint16_t>(t, out);
+      break;
+    case DType::Int32:
+      convert_all<int32_t>(t, out);
+      break;
+    case DType::UInt32:
+      convert_all<uint32_t>(t, out);
+      break;
+    case DType::Int64:
+      convert_all<int64_t>(t, out);
+      break;
+    case DType::UInt64:
+      convert_all<uint64_t>(t, out);
+      break;
+    case DType::Bool:
+      convert_all<bool>(t, out);
+      break;
     case DType::Float16: {
       uint16_t* o = out.data<uint16_t>();
       for (int64_t i = 0; i < t.numel(); ++i) o[i] = float_to_half(float(t.as_double(i)));
@@ -155,7 +194,8 @@ Tensor cast_tensor(const Tensor& t, DType to) {
       for (int64_t i = 0; i < t.numel(); ++i) o[i] = float_to_bfloat16(float(t.as_double(i)));
       break;
     }
-    default: fail("cannot cast to ", dtype_name(to));
+    default:
+      fail("cannot cast to ", dtype_name(to));
   }
   return out;
 }

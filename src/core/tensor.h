@@ -26,8 +26,8 @@ class Tensor {
   template <typename T>
   static Tensor from_vector(const std::vector<T>& values, Shape shape) {
     Tensor t(dtype_of<T>::value, std::move(shape));
-    PITH_CHECK(size_t(t.numel()) == values.size(), "from_vector: ", values.size(),
-               " values for shape ", shape_str(t.shape()));
+    PITH_CHECK(size_t(t.numel()) == values.size(), "from_vector: ", values.size(), " values for shape ",
+               shape_str(t.shape()));
     if constexpr (std::is_same_v<T, bool>) {
       for (size_t i = 0; i < values.size(); ++i) t.data<bool>()[i] = values[i];
     } else {
@@ -36,7 +36,9 @@ class Tensor {
     return t;
   }
   template <typename T>
-  static Tensor scalar(T v) { return from_vector<T>({v}, {}); }
+  static Tensor scalar(T v) {
+    return from_vector<T>({v}, {});
+  }
 
   bool defined() const { return dtype_ != DType::Undefined; }
   DType dtype() const { return dtype_; }
@@ -48,8 +50,14 @@ class Tensor {
 
   void* raw() { return data_; }
   const void* raw() const { return data_; }
-  template <typename T> T* data() { return static_cast<T*>(data_); }
-  template <typename T> const T* data() const { return static_cast<const T*>(data_); }
+  template <typename T>
+  T* data() {
+    return static_cast<T*>(data_);
+  }
+  template <typename T>
+  const T* data() const {
+    return static_cast<const T*>(data_);
+  }
 
   Tensor clone() const;
   // Same storage, new shape of the same element count.
@@ -58,7 +66,7 @@ class Tensor {
   // Element i converted to double / int64 (any numeric dtype); for shape inputs etc.
   double as_double(int64_t i) const;
   int64_t as_int64(int64_t i) const;
-  std::vector<int64_t> to_int64_vector() const;
+  Shape to_int64_vector() const;  // in place for up to Shape::kInline elements
   std::vector<float> to_float_vector() const;
 
  private:
@@ -70,6 +78,5 @@ class Tensor {
 
 // Converts every element to `to` (ONNX Cast semantics: float->int truncates, to bool is != 0).
 Tensor cast_tensor(const Tensor& t, DType to);
-
 
 }  // namespace pith

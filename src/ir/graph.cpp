@@ -4,19 +4,19 @@
 
 namespace pith {
 
-const Attribute* Node::attr(const std::string& key) const {
+const Attribute* Node::attr(std::string_view key) const {
   auto it = attributes.find(key);
   return it == attributes.end() ? nullptr : &it->second;
 }
 
-int64_t Node::attr_int(const std::string& key, int64_t fallback) const {
+int64_t Node::attr_int(std::string_view key, int64_t fallback) const {
   const Attribute* a = attr(key);
   if (!a) return fallback;
   PITH_CHECK(a->kind == Attribute::Kind::Int, describe(), ": attribute '", key, "' must be an int");
   return a->i;
 }
 
-float Node::attr_float(const std::string& key, float fallback) const {
+float Node::attr_float(std::string_view key, float fallback) const {
   const Attribute* a = attr(key);
   if (!a) return fallback;
   if (a->kind == Attribute::Kind::Int) return float(a->i);
@@ -24,14 +24,14 @@ float Node::attr_float(const std::string& key, float fallback) const {
   return a->f;
 }
 
-std::string Node::attr_string(const std::string& key, const std::string& fallback) const {
+std::string Node::attr_string(std::string_view key, const std::string& fallback) const {
   const Attribute* a = attr(key);
   if (!a) return fallback;
   PITH_CHECK(a->kind == Attribute::Kind::String, describe(), ": attribute '", key, "' must be a string");
   return a->s;
 }
 
-std::vector<int64_t> Node::attr_ints(const std::string& key, std::vector<int64_t> fallback) const {
+std::vector<int64_t> Node::attr_ints(std::string_view key, std::vector<int64_t> fallback) const {
   const Attribute* a = attr(key);
   if (!a) return fallback;
   if (a->kind == Attribute::Kind::Int) return {a->i};
@@ -39,7 +39,7 @@ std::vector<int64_t> Node::attr_ints(const std::string& key, std::vector<int64_t
   return a->ints;
 }
 
-std::vector<float> Node::attr_floats(const std::string& key, std::vector<float> fallback) const {
+std::vector<float> Node::attr_floats(std::string_view key, std::vector<float> fallback) const {
   const Attribute* a = attr(key);
   if (!a) return fallback;
   if (a->kind == Attribute::Kind::Float) return {a->f};
@@ -58,8 +58,10 @@ std::string Node::describe() const {
 }
 
 const ValueInfo* Graph::find_value_info(const std::string& n) const {
-  for (auto& v : inputs) if (v.name == n) return &v;
-  for (auto& v : outputs) if (v.name == n) return &v;
+  for (auto& v : inputs)
+    if (v.name == n) return &v;
+  for (auto& v : outputs)
+    if (v.name == n) return &v;
   auto it = value_info.find(n);
   return it == value_info.end() ? nullptr : &it->second;
 }

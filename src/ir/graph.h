@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -52,15 +53,17 @@ struct Node {
   std::string domain;  // "" for the default ONNX domain
   std::vector<std::string> inputs;
   std::vector<std::string> outputs;
-  std::map<std::string, Attribute> attributes;
+  // Looked up by string_view (a transparent comparator): a kernel reading an attribute
+  // by a long literal name builds no std::string (nor allocates one).
+  std::map<std::string, Attribute, std::less<>> attributes;
 
-  bool has_attr(const std::string& key) const { return attributes.count(key) != 0; }
-  int64_t attr_int(const std::string& key, int64_t fallback) const;
-  float attr_float(const std::string& key, float fallback) const;
-  std::string attr_string(const std::string& key, const std::string& fallback) const;
-  std::vector<int64_t> attr_ints(const std::string& key, std::vector<int64_t> fallback = {}) const;
-  std::vector<float> attr_floats(const std::string& key, std::vector<float> fallback = {}) const;
-  const Attribute* attr(const std::string& key) const;
+  bool has_attr(std::string_view key) const { return attributes.find(key) != attributes.end(); }
+  int64_t attr_int(std::string_view key, int64_t fallback) const;
+  float attr_float(std::string_view key, float fallback) const;
+  std::string attr_string(std::string_view key, const std::string& fallback) const;
+  std::vector<int64_t> attr_ints(std::string_view key, std::vector<int64_t> fallback = {}) const;
+  std::vector<float> attr_floats(std::string_view key, std::vector<float> fallback = {}) const;
+  const Attribute* attr(std::string_view key) const;
   // Number of inputs actually given (trailing omitted ones excluded).
   size_t num_inputs() const;
   bool has_input(size_t i) const { return i < inputs.size() && !inputs[i].empty(); }
@@ -73,7 +76,7 @@ struct Graph {
   int64_t opset = 0;  // default-domain opset of the model
   std::map<std::string, int64_t> domain_opsets;
   std::vector<Node> nodes;
-  std::vector<ValueInfo> inputs;   // runtime inputs (initializers excluded)
+  std::vector<ValueInfo> inputs;  // runtime inputs (initializers excluded)
   std::vector<ValueInfo> outputs;
   std::map<std::string, ValueInfo> value_info;  // inferred types/shapes of intermediates
   std::map<std::string, Tensor> initializers;

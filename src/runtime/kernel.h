@@ -29,15 +29,10 @@ using SubgraphRunner = std::function<std::vector<Tensor>(const Graph& body, cons
 
 class KernelContext {
  public:
-  KernelContext(const Node& node, int64_t opset, std::vector<const Tensor*> inputs, std::vector<Tensor>& outputs,
+  // `inputs` (nullptr: an omitted input) and `outputs` must outlive the context.
+  KernelContext(const Node& node, int64_t opset, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs,
                 const SubgraphRunner* runner, ThreadPool* pool = nullptr, std::shared_ptr<void>* state = nullptr)
-      : node_(node),
-        opset_(opset),
-        inputs_(std::move(inputs)),
-        outputs_(outputs),
-        runner_(runner),
-        pool_(pool),
-        state_(state) {}
+      : node_(node), opset_(opset), inputs_(inputs), outputs_(outputs), runner_(runner), pool_(pool), state_(state) {}
 
   const Node& node() const { return node_; }
   int64_t opset() const { return opset_; }
@@ -57,16 +52,16 @@ class KernelContext {
   void set_allocator(OutputAllocator* allocator) { allocator_ = allocator; }
   void set_output(size_t i, Tensor t);
 
-  int64_t attr_int(const std::string& k, int64_t d) const { return node_.attr_int(k, d); }
-  float attr_float(const std::string& k, float d) const { return node_.attr_float(k, d); }
-  std::string attr_string(const std::string& k, const std::string& d) const { return node_.attr_string(k, d); }
-  std::vector<int64_t> attr_ints(const std::string& k, std::vector<int64_t> d = {}) const {
-    return node_.attr_ints(k, std::move(d));
-  }
-  std::vector<float> attr_floats(const std::string& k, std::vector<float> d = {}) const {
+  int64_t attr_int(std::string_view k, int64_t d) const { return node_.attr_int(k, d); }
+  float attr_float(std::string_view k, float d) const { return node_.attr_float(k, d); }
+  std::string attr_string(std::string_view k, const std::string& d) const { return node_.attr_string(k, d); }
+  // In place (a Shape) for lists of up to Shape::kInline values, so reading the usual
+  // strides, pads and axes allocates nothing.
+  Shape attr_ints(std::string_view k, Shape d = {}) const;
+  std::vector<float> attr_floats(std::string_view k, std::vector<float> d = {}) const {
     return node_.attr_floats(k, std::move(d));
   }
-  bool has_attr(const std::string& k) const { return node_.has_attr(k); }
+  bool has_attr(std::string_view k) const { return node_.has_attr(k); }
 
   std::vector<Tensor> run_subgraph(const Graph& body, const std::vector<Tensor>& inputs) const;
 
@@ -91,7 +86,7 @@ class KernelContext {
  private:
   const Node& node_;
   int64_t opset_;
-  std::vector<const Tensor*> inputs_;
+  const std::vector<const Tensor*>& inputs_;
   std::vector<Tensor>& outputs_;
   const SubgraphRunner* runner_;
   ThreadPool* pool_;

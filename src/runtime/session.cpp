@@ -24,6 +24,15 @@ struct Session::Plan {
   mutable std::vector<std::shared_ptr<void>> node_state;  // kernels' per-node state (packed weights)
   std::vector<uint64_t> constant_inputs;                  // per node: bit i = input i is an initializer
   std::vector<int64_t> last_use;                          // per slot: last node reading it (outputs: #nodes)
+  std::vector<bool> owned;                                // per slot: written by a node of this graph
+  std::unordered_map<std::string, int> names;             // every named slot (for subgraphs reading this scope)
+  // A run's working set, kept between runs so that running allocates nothing: the value
+  // of every slot, where each slot's tensor is (initializers are read where they lie),
+  // each node's input list and its outputs.
+  mutable std::vector<Tensor> values;
+  std::vector<const Tensor*> slot_tensor;
+  std::vector<std::vector<const Tensor*>> node_input_tensors;
+  mutable std::vector<std::vector<Tensor>> node_output_tensors;
 };
 
 namespace {
@@ -41,7 +50,32 @@ void collect_unsupported(const Graph& g, std::vector<UnsupportedOp>& out) {
   }
 }
 
-void check_input(const ValueInfo& info, const Tensor& t, std::map<std::string, int64_t>& bound) {
+// Symbolic dimensions bound so far by one run's inputs: a few per model, kept in place
+// (checking inputs allocates nothing).
+class DimBindings {
+ public:
+  // The value `param` is bound to, binding it to `value` if it is new. `param` must
+  // outlive the bindings (it is the graph's).
+  int64_t bind(const std::string& param, int64_t value) {
+    for (size_t i = 0; i < fixed_count_; ++i)
+      if (*fixed_[i].first == param) return fixed_[i].second;
+    for (auto& [p, v] : more_)
+      if (*p == param) return v;
+    if (fixed_count_ < kFixed)
+      fixed_[fixed_count_++] = {&param, value};
+    else
+      more_.push_back({&param, value});
+    return value;
+  }
+
+ private:
+  static constexpr size_t kFixed = 8;
+  std::pair<const std::string*, int64_t> fixed_[kFixed];
+  size_t fixed_count_ = 0;
+  std::vector<std::pair<const std::string*, int64_t>> more_;
+};
+
+void check_input(const ValueInfo& info, const Tensor& t, DimBindings& bound) {
   PITH_CHECK(t.dtype() == info.dtype || info.dtype == DType::Undefined, "input '", info.name,
              "': expected element type ", dtype_name(info.dtype), ", got ", dtype_name(t.dtype()));
   if (!info.shape) return;
@@ -62,9 +96,9 @@ void check_input(const ValueInfo& info, const Tensor& t, std::map<std::string, i
       PITH_CHECK(got == dims[i].value, "input '", info.name, "': expected shape ", expected(), ", got ",
                  shape_str(t.shape()), " (dimension ", i, ")");
     } else if (!dims[i].param.empty()) {
-      auto [it, fresh] = bound.emplace(dims[i].param, got);
-      PITH_CHECK(fresh || it->second == got, "input '", info.name, "': dimension '", dims[i].param, "' is ", got,
-                 " here but ", it->second, " in another input");
+      const int64_t earlier = bound.bind(dims[i].param, got);
+      PITH_CHECK(earlier == got, "input '", info.name, "': dimension '", dims[i].param, "' is ", got, " here but ",
+                 earlier, " in another input");
     }
   }
 }
@@ -132,6 +166,20 @@ static void build_plans(const Graph& g, std::map<const Graph*, std::unique_ptr<S
   plan->node_frees.resize(g.nodes.size());
   for (size_t s = 0; s < last.size(); ++s)
     if (last[s] >= 0) plan->node_frees[size_t(last[s])].push_back(int(s));
+  plan->owned.assign(plan->num_slots, true);
+  for (int i : plan->input_slots) plan->owned[size_t(i)] = false;
+  for (auto& [i, t] : plan->initializers) plan->owned[size_t(i)] = false;
+  for (auto& [i, name] : plan->outer) plan->owned[size_t(i)] = false;
+  plan->names = std::move(slot);
+  plan->values.resize(plan->num_slots);
+  for (size_t i = 0; i < plan->num_slots; ++i) plan->slot_tensor.push_back(&plan->values[i]);
+  for (auto& [i, t] : plan->initializers) plan->slot_tensor[size_t(i)] = t;
+  for (size_t n = 0; n < g.nodes.size(); ++n) {
+    std::vector<const Tensor*> ins;
+    for (int i : plan->node_inputs[n]) ins.push_back(i >= 0 ? plan->slot_tensor[size_t(i)] : nullptr);
+    plan->node_input_tensors.push_back(std::move(ins));
+    plan->node_output_tensors.emplace_back(g.nodes[n].outputs.size());
+  }
   plans[&g] = std::move(plan);
 }
 
@@ -264,17 +312,6 @@ class NodeAllocator : public OutputAllocator {
   size_t node_;
 };
 
-// True for slots written by nodes (not inputs, initializers or outer-scope values).
-bool plan_owns_slot(const Session::Plan& plan, int s) {
-  for (int i : plan.input_slots)
-    if (i == s) return false;
-  for (auto& [i, t] : plan.initializers)
-    if (i == s) return false;
-  for (auto& [i, n] : plan.outer)
-    if (i == s) return false;
-  return true;
-}
-
 struct Runner {
   const std::map<const Graph*, std::unique_ptr<Session::Plan>>& plans;
   RunStats* stats = nullptr;  // filled for the top-level graph only
@@ -283,37 +320,45 @@ struct Runner {
   Session::Arena* arena = nullptr;  // top-level graph only
   const RunControl* control = nullptr;
 
-  std::vector<Tensor> run(const Graph& g, const std::vector<Tensor>& inputs,
-                          const std::function<const Tensor*(const std::string&)>& outer_lookup) {
+  // Outer-scope lookup for a subgraph: the enclosing run's frame.
+  struct Frame {
+    const Session::Plan* plan;
+    const Frame* outer;
+    const Tensor* find(const std::string& name) const {
+      auto it = plan->names.find(name);
+      if (it != plan->names.end()) {
+        const Tensor* t = plan->slot_tensor[size_t(it->second)];
+        if (t->defined()) return t;
+      }
+      return outer ? outer->find(name) : nullptr;
+    }
+  };
+
+  // Runs g on `inputs` (in the order of g.inputs) and writes its outputs into `outputs`.
+  void run(const Graph& g, const Tensor* inputs, size_t num_inputs, std::vector<Tensor>& outputs, const Frame* outer) {
     const Session::Plan& plan = *plans.at(&g);
-    std::vector<Tensor> values(plan.num_slots);
-    for (auto& [s, t] : plan.initializers) values[size_t(s)] = *t;
+    std::vector<Tensor>& values = plan.values;
+    // Whatever happens, the run's values are released at the end (kept, they would pin
+    // heap buffers and the arena's views until the next run).
+    struct Release {
+      std::vector<Tensor>& values;
+      ~Release() {
+        for (auto& v : values) v = Tensor();
+      }
+    } release{values};
     for (auto& [s, name] : plan.outer) {
-      const Tensor* t = outer_lookup ? outer_lookup(name) : nullptr;
+      const Tensor* t = outer ? outer->find(name) : nullptr;
       PITH_CHECK(t, "subgraph '", g.name, "' reads '", name, "', which is not available");
       values[size_t(s)] = *t;
     }
-    size_t n_in = std::min(inputs.size(), plan.input_slots.size());
+    size_t n_in = std::min(num_inputs, plan.input_slots.size());
     for (size_t i = 0; i < n_in; ++i) values[size_t(plan.input_slots[i])] = inputs[i];
 
-    std::unordered_map<std::string, int> names;  // for subgraphs reading this scope
-    auto lookup_here = [&](const std::string& name) -> const Tensor* {
-      if (names.empty()) {
-        // Build lazily: map every named slot of this graph.
-        for (size_t i = 0; i < g.inputs.size(); ++i) names[g.inputs[i].name] = plan.input_slots[i];
-        size_t k = 0;
-        for (auto& [name2, t] : g.initializers) names[name2] = plan.initializers[k++].first;
-        for (auto& [s, name2] : plan.outer) names[name2] = s;
-        for (size_t n = 0; n < g.nodes.size(); ++n)
-          for (size_t o = 0; o < g.nodes[n].outputs.size(); ++o)
-            if (plan.node_outputs[n][o] >= 0) names[g.nodes[n].outputs[o]] = plan.node_outputs[n][o];
-      }
-      auto it = names.find(name);
-      if (it != names.end() && values[size_t(it->second)].defined()) return &values[size_t(it->second)];
-      return outer_lookup ? outer_lookup(name) : nullptr;
-    };
-    SubgraphRunner sub = [&](const Graph& body, const std::vector<Tensor>& body_inputs) {
-      return run(body, body_inputs, lookup_here);
+    const Frame frame{&plan, outer};
+    SubgraphRunner sub = [this, &frame](const Graph& body, const std::vector<Tensor>& body_inputs) {
+      std::vector<Tensor> body_outputs;
+      run(body, body_inputs.data(), body_inputs.size(), body_outputs, &frame);
+      return body_outputs;
     };
 
     RunStats* top_stats = stats;
@@ -324,13 +369,10 @@ struct Runner {
     for (size_t n = 0; n < g.nodes.size(); ++n) {
       check_run_control(control);
       const Node& node = g.nodes[n];
-      std::vector<const Tensor*> ins;
-      ins.reserve(plan.node_inputs[n].size());
-      for (int s : plan.node_inputs[n]) ins.push_back(s >= 0 ? &values[size_t(s)] : nullptr);
-      std::vector<Tensor> outs(node.outputs.size());
+      std::vector<Tensor>& outs = plan.node_output_tensors[n];
       auto it = g.domain_opsets.find(node.domain);
       int64_t opset = it != g.domain_opsets.end() ? it->second : g.opset;
-      KernelContext ctx(node, opset, std::move(ins), outs, &sub, pool, &plan.node_state[n]);
+      KernelContext ctx(node, opset, plan.node_input_tensors[n], outs, &sub, pool, &plan.node_state[n]);
       ctx.set_constant_inputs(plan.constant_inputs[n]);
       std::optional<NodeAllocator> allocator;
       if (top_arena) {
@@ -347,15 +389,20 @@ struct Runner {
           plan.kernels[n](ctx);
         }
       } catch (const Interrupted&) {
+        for (auto& o : outs) o = Tensor();
         throw;
       } catch (const Error& e) {
+        for (auto& o : outs) o = Tensor();
         std::string what = e.what();
         if (what.rfind(node.describe(), 0) == 0) throw;
         throw Error(node.describe() + ": " + what);
       }
       for (size_t o = 0; o < outs.size(); ++o) {
         int s = plan.node_outputs[n][o];
-        if (s < 0) continue;
+        if (s < 0) {
+          outs[o] = Tensor();
+          continue;
+        }
         if (!outs[o].defined()) ctx.fail("output ", o, " ('", node.outputs[o], "') was not produced");
         live += outs[o].nbytes();
         if (top_arena && top_arena->recording && outs[o].nbytes()) {
@@ -364,16 +411,16 @@ struct Runner {
           if (auto* b = top_arena->containing(outs[o].raw())) b->last = std::max(b->last, plan.last_use[size_t(s)]);
         }
         values[size_t(s)] = std::move(outs[o]);
+        outs[o] = Tensor();  // a moved-from tensor keeps its type: reset, the next run checks it was produced
       }
       if (top_stats) top_stats->peak_activation_bytes = std::max(top_stats->peak_activation_bytes, live);
       for (int s : plan.node_frees[n]) {
-        if (values[size_t(s)].defined() && plan_owns_slot(plan, s)) live -= values[size_t(s)].nbytes();
+        if (values[size_t(s)].defined() && plan.owned[size_t(s)]) live -= values[size_t(s)].nbytes();
         values[size_t(s)] = Tensor();
       }
     }
-    std::vector<Tensor> result;
-    for (int s : plan.output_slots) result.push_back(values[size_t(s)]);
-    return result;
+    outputs.resize(plan.output_slots.size());
+    for (size_t o = 0; o < plan.output_slots.size(); ++o) outputs[o] = *plan.slot_tensor[size_t(plan.output_slots[o])];
   }
 };
 
@@ -382,7 +429,7 @@ struct Runner {
 std::vector<Tensor> Session::run(const std::map<std::string, Tensor>& inputs) { return run(inputs, RunControl{}); }
 
 void check_inputs(const std::vector<ValueInfo>& declared, const std::map<std::string, Tensor>& inputs) {
-  std::map<std::string, int64_t> bound;
+  DimBindings bound;
   for (auto& info : declared) {
     auto it = inputs.find(info.name);
     PITH_CHECK(it != inputs.end(), "missing input '", info.name, "' (", dtype_name(info.dtype), ")");
@@ -399,20 +446,41 @@ void check_inputs(const std::vector<ValueInfo>& declared, const std::map<std::st
   }
 }
 
+void check_inputs(const std::vector<ValueInfo>& declared, const std::vector<Tensor>& inputs) {
+  PITH_CHECK(inputs.size() == declared.size(), "expected ", declared.size(), " input", declared.size() == 1 ? "" : "s",
+             ", got ", inputs.size());
+  DimBindings bound;
+  for (size_t i = 0; i < declared.size(); ++i) check_input(declared[i], inputs[i], bound);
+}
+
 std::vector<Tensor> Session::run(const std::map<std::string, Tensor>& inputs, const RunControl& control) {
   check_inputs(graph_->inputs, inputs);
-  std::vector<Tensor> ordered;
+  std::vector<Tensor> ordered, outputs;
   for (auto& info : graph_->inputs) ordered.push_back(inputs.at(info.name));
+  run_checked(ordered, outputs, control);
+  return outputs;
+}
+
+void Session::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs, const RunControl& control) {
+  check_inputs(graph_->inputs, inputs);
+  run_checked(inputs, outputs, control);
+}
+
+void Session::run_checked(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs, const RunControl& control) {
+  std::vector<double> node_ms = std::move(stats_.node_ms);  // its capacity, kept
   stats_ = RunStats{};
-  if (options_.profile) stats_.node_ms.assign(graph_->nodes.size(), 0.0);
+  stats_.node_ms = std::move(node_ms);
+  if (options_.profile)
+    stats_.node_ms.assign(graph_->nodes.size(), 0.0);
+  else
+    stats_.node_ms.clear();
   if (!arena_) arena_ = std::make_unique<Arena>();
   arena_->start_run(*graph_);
   const bool planned = arena_->active;
   Runner runner{plans_, &stats_, pool_.get(), options_.profile, arena_.get(), control.active() ? &control : nullptr};
   pool_->set_control(runner.control);
-  std::vector<Tensor> outputs;
   try {
-    outputs = runner.run(*graph_, ordered, nullptr);
+    runner.run(*graph_, inputs.data(), inputs.size(), outputs, nullptr);
   } catch (...) {
     pool_->set_control(nullptr);
     arena_->recording = false;  // a partial recording plans nothing
@@ -424,7 +492,6 @@ std::vector<Tensor> Session::run(const std::map<std::string, Tensor>& inputs, co
   stats_.arena_bytes = arena_->arena_bytes;
   stats_.arena_lower_bound = arena_->lower_bound;
   stats_.used_arena = planned && !arena_->mismatch;
-  return outputs;
 }
 
 }  // namespace pith

@@ -49,6 +49,8 @@ struct UnsupportedOp {
 // inputs, each of its declared element type and shape (symbolic dimensions bound
 // consistently). Session::run checks this first.
 void check_inputs(const std::vector<ValueInfo>& declared, const std::map<std::string, Tensor>& inputs);
+// The same for inputs given by position, in the declared order.
+void check_inputs(const std::vector<ValueInfo>& declared, const std::vector<Tensor>& inputs);
 
 // Every node (subgraphs included) without a kernel.
 std::vector<UnsupportedOp> find_unsupported_ops(const Graph& g);
@@ -69,12 +71,20 @@ class Session {
   // The same, stopped with Interrupted (core/run_control.h) once `control` expires: it is
   // checked before every node and before every chunk of a kernel's parallel loop.
   std::vector<Tensor> run(const std::map<std::string, Tensor>& inputs, const RunControl& control);
+  // Inputs by position (in the order of inputs()); the outputs are written into
+  // `outputs` (resized to outputs().size()). Once a run has planned the memory (the first
+  // with these input shapes), a run of a model without control flow (If, Loop, Scan)
+  // performs no heap allocation: with `outputs` kept from the previous run, nothing is
+  // allocated from the input check to the last output (tests/models/allocation_test.cpp).
+  void run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs, const RunControl& control = RunControl{});
   const RunStats& last_run_stats() const { return stats_; }
 
   struct Plan;
   struct Arena;
 
  private:
+  void run_checked(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs, const RunControl& control);
+
   std::shared_ptr<const Graph> graph_;
   SessionOptions options_;
   RunStats stats_;

@@ -52,10 +52,10 @@ int main(int argc, char** argv) {
   options.threads = argc > 3 ? std::atoi(argv[3]) : 1;
   g_trace = argc > 4 ? std::atol(argv[4]) : 0;
   Session session(graph, options);
-  std::map<std::string, Tensor> inputs{{graph->inputs.at(0).name, read_npy(argv[2])}};
-  for (int i = 0; i < 3; ++i) session.run(inputs);
+  std::vector<Tensor> inputs{read_npy(argv[2])}, outputs;
+  for (int i = 0; i < 3; ++i) session.run(inputs, outputs);
   g_on = true;
-  auto outputs = session.run(inputs);
+  session.run(inputs, outputs);
   g_on = false;
   std::printf("%ld allocations\n", g_count);
   return 0;

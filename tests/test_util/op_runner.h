@@ -101,7 +101,7 @@ inline Node one_node(const std::string& op_type, size_t n_inputs, size_t n_outpu
 
 // A node with the given op, name, value names and attributes (for hand-built graphs).
 inline Node make_node(const std::string& op_type, const std::string& name, std::vector<std::string> inputs,
-                      std::vector<std::string> outputs, std::map<std::string, Attribute> attributes = {}) {
+                      std::vector<std::string> outputs, std::map<std::string, Attribute, std::less<>> attributes = {}) {
   Node node;
   node.op_type = op_type;
   node.name = name;

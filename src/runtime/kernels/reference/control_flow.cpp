@@ -28,8 +28,7 @@ int64_t prod(const Shape& s, size_t from, size_t to) {
 
 // Stacks equally shaped tensors along a new axis `axis` (in [0, rank]); part t goes to
 // position t (or n - 1 - t when reversed).
-Tensor stack(const KernelContext& ctx, const std::vector<Tensor>& parts, int64_t axis, bool reverse,
-             const char* what) {
+Tensor stack(const KernelContext& ctx, const std::vector<Tensor>& parts, int64_t axis, bool reverse, const char* what) {
   const Tensor& first = parts.front();
   const int64_t n = int64_t(parts.size());
   for (auto& p : parts)
@@ -78,7 +77,7 @@ Tensor empty_stack(const ValueInfo& info, int64_t axis) {
 }
 
 struct ScanSpec {
-  std::vector<int64_t> in_axes, in_dirs, out_axes, out_dirs;
+  Shape in_axes, in_dirs, out_axes, out_dirs;
 };
 
 // Runs a Scan body over `scan_inputs`; returns the final states followed by the scan outputs.
@@ -88,7 +87,7 @@ std::vector<Tensor> scan_core(const KernelContext& ctx, const Graph& body, std::
   KERNEL_CHECK(ctx, m >= 1, "Scan needs at least one scan input");
   KERNEL_CHECK(ctx, num_outputs >= n_state, "Scan has ", num_outputs, " outputs but ", n_state, " state variables");
   const size_t k_out = num_outputs - n_state;
-  std::vector<int64_t> axes(m);
+  Shape axes(m);
   int64_t len = -1;
   for (size_t j = 0; j < m; ++j) {
     const Tensor& t = scan_inputs[j];
@@ -212,7 +211,7 @@ void kernel_scan(KernelContext& ctx) {
   const int64_t batch = all.front().shape()[0];
   for (auto& t : all) KERNEL_CHECK(ctx, t.shape()[0] == batch, "inputs have different batch sizes");
   if (ctx.has_input(0)) {
-    std::vector<int64_t> lens = ctx.input(0).to_int64_vector();
+    Shape lens = ctx.input(0).to_int64_vector();
     for (size_t j = n_state; j < all.size(); ++j)
       for (int64_t l : lens)
         KERNEL_CHECK(ctx, all[j].rank() >= 2 && l == all[j].shape()[1],

@@ -19,7 +19,7 @@ using ref::type_tag;
 
 struct ConvGeom {
   int64_t N = 0, C = 0, M = 0, group = 1;
-  std::vector<int64_t> in;  // input spatial dims
+  Shape in;  // input spatial dims
   ref::Window win;
   int64_t in_size() const { return shape_numel(in); }
   int64_t out_size() const { return shape_numel(win.out); }
@@ -91,7 +91,7 @@ void im2col(const ConvGeom& g, int64_t Cg, const T* x, T* col) {
     return;
   }
   // Generic N-D path.
-  std::vector<int64_t> kidx(nd), oidx(nd);
+  Shape kidx(nd), oidx(nd);
   for (int64_t c = 0; c < Cg; ++c) {
     const T* xc = x + c * I;
     std::fill(kidx.begin(), kidx.end(), 0);
@@ -191,7 +191,7 @@ Tensor centered(const KernelContext& ctx, const Tensor& x, const Tensor* zp, con
 // Output shape of ConvTranspose and its pads.
 struct TransGeom {
   int64_t N = 0, C = 0, M = 0, group = 1;
-  std::vector<int64_t> in, out, kernel, strides, dilations, pad_begin;
+  Shape in, out, kernel, strides, dilations, pad_begin;
 };
 
 TransGeom conv_transpose_geometry(const KernelContext& ctx, const Shape& xs, const Shape& ws) {
@@ -213,13 +213,13 @@ TransGeom conv_transpose_geometry(const KernelContext& ctx, const Shape& xs, con
                  shape_str(ws));
   g.strides = ref::spatial_attr(ctx, "strides", n, 1, 1);
   g.dilations = ref::spatial_attr(ctx, "dilations", n, 1, 1);
-  std::vector<int64_t> out_pad = ref::spatial_attr(ctx, "output_padding", n, 0, 0);
+  Shape out_pad = ref::spatial_attr(ctx, "output_padding", n, 0, 0);
   const std::string auto_pad = ctx.attr_string("auto_pad", "NOTSET");
   KERNEL_CHECK(ctx,
                auto_pad == "NOTSET" || auto_pad.empty() || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER" ||
                    auto_pad == "VALID",
                "auto_pad must be NOTSET, SAME_UPPER, SAME_LOWER or VALID, got '", auto_pad, "'");
-  std::vector<int64_t> out_shape = ctx.attr_ints("output_shape");
+  Shape out_shape = ctx.attr_ints("output_shape");
   if (out_shape.size() == n + 2) out_shape.erase(out_shape.begin(), out_shape.begin() + 2);
   KERNEL_CHECK(ctx, out_shape.empty() || out_shape.size() == n, "output_shape has ", out_shape.size(),
                " values, expected ", n);
@@ -228,7 +228,7 @@ TransGeom conv_transpose_geometry(const KernelContext& ctx, const Shape& xs, con
     for (size_t i = 0; i < n; ++i) out_shape.push_back(g.in[i] * g.strides[i]);
   g.out.assign(n, 0);
   g.pad_begin.assign(n, 0);
-  std::vector<int64_t> pads(2 * n, 0);
+  Shape pads(2 * n, 0);
   if (out_shape.empty() && auto_pad != "VALID") pads = ref::spatial_attr(ctx, "pads", 2 * n, 0, 0);
   for (size_t i = 0; i < n; ++i) {
     const int64_t full = g.strides[i] * (g.in[i] - 1) + out_pad[i] + (g.kernel[i] - 1) * g.dilations[i] + 1;
@@ -257,7 +257,7 @@ void conv_transpose_run(const TransGeom& g, const T* x, const T* w, const T* bia
   const int64_t K = shape_numel(g.kernel), I = shape_numel(g.in), O = shape_numel(g.out);
   const int64_t rows = Mg * K;
   std::vector<T> col(size_t(rows * I));
-  std::vector<int64_t> kidx(nd), iidx(nd);
+  Shape kidx(nd), iidx(nd);
   for (int64_t n = 0; n < g.N; ++n) {
     for (int64_t gr = 0; gr < g.group; ++gr) {
       // col[Mg*K, I] = W_g^T (W_g is Cg x Mg*K) * X_g (Cg x I)

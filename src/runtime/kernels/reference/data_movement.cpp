@@ -13,8 +13,7 @@ namespace {
 
 // out[i...] = in[base + sum(i_d * strides[d])] for every index of out_shape.
 template <typename E>
-void strided_copy_typed(const E* src, int64_t base, const std::vector<int64_t>& strides, const Shape& out_shape,
-                        E* dst) {
+void strided_copy_typed(const E* src, int64_t base, const Shape& strides, const Shape& out_shape, E* dst) {
   const size_t rank = out_shape.size();
   const int64_t total = shape_numel(out_shape);
   if (total == 0) return;
@@ -24,7 +23,7 @@ void strided_copy_typed(const E* src, int64_t base, const std::vector<int64_t>& 
   }
   const int64_t inner = out_shape[rank - 1];
   const int64_t s = strides[rank - 1];
-  std::vector<int64_t> idx(rank, 0);
+  Shape idx(rank, 0);
   int64_t off = base;
   for (int64_t o = 0; o < total; o += inner) {
     if (s == 1) {
@@ -42,8 +41,7 @@ void strided_copy_typed(const E* src, int64_t base, const std::vector<int64_t>& 
   }
 }
 
-void strided_copy(const KernelContext& ctx, const Tensor& in, int64_t base, const std::vector<int64_t>& strides,
-                  Tensor& out) {
+void strided_copy(const KernelContext& ctx, const Tensor& in, int64_t base, const Shape& strides, Tensor& out) {
   ref::dispatch_all(ctx, in.dtype(), [&](auto tag) {
     using E = typename decltype(tag)::type;
     strided_copy_typed<E>(in.data<E>(), base, strides, out.shape(), out.data<E>());
@@ -78,14 +76,15 @@ T add_wrap(T a, T b) {
 void kernel_transpose(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const int64_t r = x.rank();
-  std::vector<int64_t> perm = ctx.attr_ints("perm");
+  Shape perm = ctx.attr_ints("perm");
   if (perm.empty()) {
     for (int64_t i = r - 1; i >= 0; --i) perm.push_back(i);
   }
-  KERNEL_CHECK(ctx, int64_t(perm.size()) == r, "perm ", shape_str(perm), " has ", perm.size(), " entries for input rank ", r);
-  std::vector<bool> seen(size_t(r), false);
+  KERNEL_CHECK(ctx, int64_t(perm.size()) == r, "perm ", shape_str(perm), " has ", perm.size(),
+               " entries for input rank ", r);
+  Shape seen(size_t(r), 0);  // per-axis flags, in place
   Shape out_shape(static_cast<size_t>(r));
-  std::vector<int64_t> in_strides = shape_strides(x.shape()), strides(static_cast<size_t>(r));
+  Shape in_strides = shape_strides(x.shape()), strides(static_cast<size_t>(r));
   for (int64_t i = 0; i < r; ++i) {
     int64_t p = perm[size_t(i)];
     KERNEL_CHECK(ctx, p >= -r && p < r, "perm ", shape_str(perm), " is not a permutation of 0..", r - 1);
@@ -119,8 +118,9 @@ void kernel_concat(KernelContext& ctx) {
                  shape_str(first.shape()), " (ranks differ)");
     for (int64_t d = 0; d < r; ++d) {
       if (d == axis) continue;
-      KERNEL_CHECK(ctx, t.shape()[size_t(d)] == first.shape()[size_t(d)], "input ", i, " has shape ", shape_str(t.shape()),
-                   ", incompatible with input 0's ", shape_str(first.shape()), " outside axis ", axis);
+      KERNEL_CHECK(ctx, t.shape()[size_t(d)] == first.shape()[size_t(d)], "input ", i, " has shape ",
+                   shape_str(t.shape()), ", incompatible with input 0's ", shape_str(first.shape()), " outside axis ",
+                   axis);
     }
     out_shape[size_t(axis)] += t.shape()[size_t(axis)];
   }
@@ -151,7 +151,7 @@ void kernel_split(KernelContext& ctx) {
   if (axis < 0) axis += r;
   const int64_t dim = x.shape()[size_t(axis)];
   const size_t n_out = ctx.num_outputs();
-  std::vector<int64_t> split;
+  Shape split;
   if (ctx.opset() >= 13) {
     if (ctx.has_input(1)) split = ctx.input(1).to_int64_vector();
   } else if (ctx.opset() >= 2) {
@@ -178,7 +178,8 @@ void kernel_split(KernelContext& ctx) {
     KERNEL_CHECK(ctx, s >= 0, "negative split size ", s);
     sum += s;
   }
-  KERNEL_CHECK(ctx, sum == dim, "split sizes ", shape_str(split), " sum to ", sum, ", but axis ", axis, " has size ", dim);
+  KERNEL_CHECK(ctx, sum == dim, "split sizes ", shape_str(split), " sum to ", sum, ", but axis ", axis, " has size ",
+               dim);
   const size_t es = dtype_size(x.dtype());
   const int64_t outer = prod(x.shape(), 0, size_t(axis));
   const int64_t inner = prod(x.shape(), size_t(axis) + 1, x.shape().size());
@@ -204,7 +205,7 @@ void kernel_split(KernelContext& ctx) {
 void kernel_slice(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const int64_t r = x.rank();
-  std::vector<int64_t> starts, ends, axes, steps;
+  Shape starts, ends, axes, steps;
   if (ctx.opset() >= 10) {
     starts = ctx.input(1).to_int64_vector();
     ends = ctx.input(2).to_int64_vector();
@@ -220,10 +221,11 @@ void kernel_slice(KernelContext& ctx) {
     for (size_t i = 0; i < starts.size(); ++i) axes.push_back(int64_t(i));
   if (steps.empty()) steps.assign(starts.size(), 1);
   KERNEL_CHECK(ctx, axes.size() == starts.size(), "axes has ", axes.size(), " entries but starts has ", starts.size());
-  KERNEL_CHECK(ctx, steps.size() == starts.size(), "steps has ", steps.size(), " entries but starts has ", starts.size());
+  KERNEL_CHECK(ctx, steps.size() == starts.size(), "steps has ", steps.size(), " entries but starts has ",
+               starts.size());
   Shape out_shape = x.shape();
-  std::vector<int64_t> begin(size_t(r), 0), step(size_t(r), 1);
-  std::vector<bool> seen(size_t(r), false);
+  Shape begin(size_t(r), 0), step(size_t(r), 1);
+  Shape seen(size_t(r), 0);  // per-axis flags, in place
   for (size_t i = 0; i < axes.size(); ++i) {
     int64_t a = axes[i];
     KERNEL_CHECK(ctx, a >= -r && a < r, "axis ", a, " is out of range for input ", shape_str(x.shape()));
@@ -251,7 +253,7 @@ void kernel_slice(KernelContext& ctx) {
   }
   Tensor& out = ctx.allocate_output(0, x.dtype(), out_shape);
   if (out.numel() == 0) return;
-  std::vector<int64_t> in_strides = shape_strides(x.shape()), strides(static_cast<size_t>(r));
+  Shape in_strides = shape_strides(x.shape()), strides(static_cast<size_t>(r));
   int64_t base = 0;
   for (int64_t d = 0; d < r; ++d) {
     base += begin[size_t(d)] * in_strides[size_t(d)];
@@ -279,7 +281,7 @@ void kernel_expand(KernelContext& ctx) {
 
 void kernel_tile(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  std::vector<int64_t> reps = ctx.input(1).to_int64_vector();
+  Shape reps = ctx.input(1).to_int64_vector();
   const size_t r = size_t(x.rank());
   KERNEL_CHECK(ctx, reps.size() == r, "repeats has ", reps.size(), " entries for input ", shape_str(x.shape()));
   Shape out_shape(r);
@@ -297,8 +299,8 @@ void kernel_tile(KernelContext& ctx) {
     return;
   }
   const size_t row = size_t(x.shape()[r - 1]) * es;
-  const std::vector<int64_t> in_strides = shape_strides(x.shape());
-  std::vector<int64_t> idx(r, 0);  // output index over dims [0, r-1)
+  const Shape in_strides = shape_strides(x.shape());
+  Shape idx(r, 0);  // output index over dims [0, r-1)
   const int64_t rows = out.numel() / out_shape[r - 1];
   size_t o = 0;
   for (int64_t k = 0; k < rows; ++k) {
@@ -405,15 +407,17 @@ void kernel_cumsum(KernelContext& ctx) {
 void kernel_non_zero(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const int64_t total = x.numel();
-  std::vector<int64_t> hits;
+  Shape hits;
   ref::dispatch_all(ctx, x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* p = x.data<T>();
     const bool half = ref::is_half(x.dtype());
     for (int64_t i = 0; i < total; ++i) {
       bool nz;
-      if constexpr (std::is_same_v<T, uint16_t>) nz = half ? (p[i] & 0x7fff) != 0 : p[i] != 0;
-      else nz = p[i] != T(0);
+      if constexpr (std::is_same_v<T, uint16_t>)
+        nz = half ? (p[i] & 0x7fff) != 0 : p[i] != 0;
+      else
+        nz = p[i] != T(0);
       if (nz) hits.push_back(i);
     }
   });
@@ -441,7 +445,7 @@ void kernel_compress(KernelContext& ctx) {
   KERNEL_CHECK(ctx, axis >= -r && axis < r, "axis ", axis, " is out of range for input ", shape_str(x.shape()));
   if (axis < 0) axis += r;
   const int64_t dim = x.shape()[size_t(axis)];
-  std::vector<int64_t> keep;
+  Shape keep;
   for (int64_t i = 0; i < cond.numel(); ++i) {
     if (cond.as_double(i) == 0) continue;
     KERNEL_CHECK(ctx, i < dim, "condition selects index ", i, " but axis ", axis, " has size ", dim);
@@ -471,10 +475,11 @@ void kernel_reverse_sequence(KernelContext& ctx) {
   KERNEL_CHECK(ctx, (time_axis == 0 && batch_axis == 1) || (time_axis == 1 && batch_axis == 0),
                "time_axis and batch_axis must be 0 and 1 (in either order), got ", time_axis, " and ", batch_axis);
   const int64_t max_time = x.shape()[size_t(time_axis)], batch = x.shape()[size_t(batch_axis)];
-  std::vector<int64_t> lens = lens_t.to_int64_vector();
-  KERNEL_CHECK(ctx, int64_t(lens.size()) == batch, "sequence_lens has ", lens.size(), " entries for batch size ", batch);
+  Shape lens = lens_t.to_int64_vector();
+  KERNEL_CHECK(ctx, int64_t(lens.size()) == batch, "sequence_lens has ", lens.size(), " entries for batch size ",
+               batch);
   Tensor out = x.clone();
-  const std::vector<int64_t> strides = shape_strides(x.shape());
+  const Shape strides = shape_strides(x.shape());
   const size_t es = dtype_size(x.dtype());
   const size_t inner = size_t(prod(x.shape(), 2, x.shape().size())) * es;
   const auto* src = static_cast<const uint8_t*>(x.raw());

@@ -38,13 +38,13 @@ std::vector<int> parse_term(const KernelContext& ctx, const std::string& term) {
 }
 
 template <typename T>
-void einsum_loop(const std::vector<const T*>& xs, const std::vector<std::vector<int64_t>>& strides,
-                 const std::vector<int64_t>& sizes, size_t n_out, T* y) {
+void einsum_loop(const std::vector<const T*>& xs, const std::vector<Shape>& strides, const Shape& sizes, size_t n_out,
+                 T* y) {
   const size_t n_ops = xs.size(), n_loop = sizes.size();
   int64_t O = 1, R = 1;
   for (size_t l = 0; l < n_loop; ++l) (l < n_out ? O : R) *= sizes[l];
   using Acc = std::conditional_t<std::is_floating_point_v<T>, double, uint64_t>;
-  std::vector<int64_t> oidx(n_out, 0), ridx(n_loop - n_out, 0), off(n_ops, 0), inner(n_ops, 0);
+  Shape oidx(n_out, 0), ridx(n_loop - n_out, 0), off(n_ops, 0), inner(n_ops, 0);
   for (int64_t o = 0; o < O; ++o) {
     Acc acc = 0;
     if (R > 0) {
@@ -84,7 +84,8 @@ void einsum_loop(const std::vector<const T*>& xs, const std::vector<std::vector<
 
 void kernel_einsum(KernelContext& ctx) {
   std::string eq;
-  for (char c : ctx.attr_string("equation", "")) if (c != ' ') eq += c;
+  for (char c : ctx.attr_string("equation", ""))
+    if (c != ' ') eq += c;
   KERNEL_CHECK(ctx, !eq.empty(), "attribute equation is required");
   const size_t arrow = eq.find("->");
   const bool explicit_out = arrow != std::string::npos;
@@ -92,12 +93,14 @@ void kernel_einsum(KernelContext& ctx) {
   const std::string rhs = explicit_out ? eq.substr(arrow + 2) : "";
   std::vector<std::string> terms(1);
   for (char c : lhs) {
-    if (c == ',') terms.emplace_back();
-    else terms.back() += c;
+    if (c == ',')
+      terms.emplace_back();
+    else
+      terms.back() += c;
   }
   const size_t n_ops = ctx.num_inputs();
-  KERNEL_CHECK(ctx, terms.size() == n_ops, "einsum equation '", eq, "' has ", terms.size(), " operands but the node has ",
-               n_ops, " inputs");
+  KERNEL_CHECK(ctx, terms.size() == n_ops, "einsum equation '", eq, "' has ", terms.size(),
+               " operands but the node has ", n_ops, " inputs");
   const DType orig = ctx.input(0).dtype();
   std::vector<Tensor> xs;
   for (size_t i = 0; i < n_ops; ++i) {
@@ -117,10 +120,11 @@ void kernel_einsum(KernelContext& ctx) {
                  " of shape ", shape_str(xs[i].shape()));
     max_ell = std::max(max_ell, ell);
   }
-  std::vector<int64_t> label_size(size_t(kLetters + max_ell), -1);
+  Shape label_size(size_t(kLetters + max_ell), -1);
   std::vector<int> count(size_t(kLetters + max_ell), 0);
   for (size_t i = 0; i < n_ops; ++i) {
-    const int64_t ell = xs[i].rank() - (int64_t(parsed[i].size()) - (std::count(parsed[i].begin(), parsed[i].end(), kEllipsisMarker) ? 1 : 0));
+    const int64_t ell = xs[i].rank() - (int64_t(parsed[i].size()) -
+                                        (std::count(parsed[i].begin(), parsed[i].end(), kEllipsisMarker) ? 1 : 0));
     for (int l : parsed[i]) {
       if (l == kEllipsisMarker) {
         for (int64_t j = 0; j < ell; ++j) dims_labels[i].push_back(int(kLetters + max_ell - ell + j));
@@ -149,8 +153,8 @@ void kernel_einsum(KernelContext& ctx) {
         for (int64_t j = 0; j < max_ell; ++j) out_labels.push_back(int(kLetters + j));
       } else {
         KERNEL_CHECK(ctx, count[size_t(l)] > 0, "einsum output label in '", rhs, "' does not appear in any input");
-        KERNEL_CHECK(ctx, std::find(out_labels.begin(), out_labels.end(), l) == out_labels.end(),
-                     "einsum output '", rhs, "' repeats a label");
+        KERNEL_CHECK(ctx, std::find(out_labels.begin(), out_labels.end(), l) == out_labels.end(), "einsum output '",
+                     rhs, "' repeats a label");
         out_labels.push_back(l);
       }
     }
@@ -163,12 +167,12 @@ void kernel_einsum(KernelContext& ctx) {
   for (int l = 0; l < int(count.size()); ++l)
     if (count[size_t(l)] > 0 && std::find(out_labels.begin(), out_labels.end(), l) == out_labels.end())
       loop.push_back(l);
-  std::vector<int64_t> sizes;
+  Shape sizes;
   for (int l : loop) sizes.push_back(std::max<int64_t>(label_size[size_t(l)], 1));
   // Ellipsis labels no input uses (can happen only when max_ell counts them) get size 1 above.
-  std::vector<std::vector<int64_t>> strides(n_ops, std::vector<int64_t>(loop.size(), 0));
+  std::vector<Shape> strides(n_ops, Shape(loop.size(), 0));
   for (size_t i = 0; i < n_ops; ++i) {
-    std::vector<int64_t> st = shape_strides(xs[i].shape());
+    Shape st = shape_strides(xs[i].shape());
     for (size_t d = 0; d < dims_labels[i].size(); ++d) {
       const int l = dims_labels[i][d];
       if (xs[i].shape()[d] == 1 && label_size[size_t(l)] != 1) continue;  // broadcast

@@ -24,7 +24,7 @@ int64_t checked_index(const KernelContext& ctx, int64_t i, int64_t dim, int64_t 
   return i < 0 ? i + dim : i;
 }
 
-std::vector<int64_t> read_indices(const KernelContext& ctx, size_t input) {
+Shape read_indices(const KernelContext& ctx, size_t input) {
   const Tensor& t = ctx.input(input);
   KERNEL_CHECK(ctx, t.dtype() == DType::Int64 || t.dtype() == DType::Int32, "indices must be int32 or int64, got ",
                dtype_name(t.dtype()));
@@ -51,7 +51,9 @@ Reduction parse_reduction(const KernelContext& ctx) {
 template <typename T>
 void apply(T& dst, T v, Reduction r) {
   switch (r) {
-    case Reduction::None: dst = v; break;
+    case Reduction::None:
+      dst = v;
+      break;
     case Reduction::Add:
       if constexpr (std::is_integral_v<T> && std::is_signed_v<T>)
         dst = T(std::make_unsigned_t<T>(dst) + std::make_unsigned_t<T>(v));
@@ -66,8 +68,12 @@ void apply(T& dst, T v, Reduction r) {
       else
         dst = T(dst * v);
       break;
-    case Reduction::Max: dst = std::max(dst, v); break;
-    case Reduction::Min: dst = std::min(dst, v); break;
+    case Reduction::Max:
+      dst = std::max(dst, v);
+      break;
+    case Reduction::Min:
+      dst = std::min(dst, v);
+      break;
   }
 }
 
@@ -87,7 +93,7 @@ void dispatch_for(const KernelContext& ctx, DType t, Reduction r, F&& f) {
 template <typename F>
 void for_each_index(const Shape& shape, F&& f) {
   const int64_t total = shape_numel(shape);
-  std::vector<int64_t> idx(shape.size(), 0);
+  Shape idx(shape.size(), 0);
   for (int64_t flat = 0; flat < total; ++flat) {
     f(flat, idx);
     for (size_t d = shape.size(); d-- > 0;) {
@@ -106,27 +112,27 @@ void scatter_elements(KernelContext& ctx, Reduction red) {
   KERNEL_CHECK(ctx, r >= 1, "data must have rank >= 1");
   KERNEL_CHECK(ctx, ind_t.rank() == r, "indices ", shape_str(ind_t.shape()), " must have the rank of data ",
                shape_str(data0.shape()));
-  KERNEL_CHECK(ctx, upd0.shape() == ind_t.shape(), "updates ", shape_str(upd0.shape()), " must have the shape of indices ",
-               shape_str(ind_t.shape()));
-  KERNEL_CHECK(ctx, upd0.dtype() == data0.dtype(), "updates type ", dtype_name(upd0.dtype()), " differs from data type ",
-               dtype_name(data0.dtype()));
+  KERNEL_CHECK(ctx, upd0.shape() == ind_t.shape(), "updates ", shape_str(upd0.shape()),
+               " must have the shape of indices ", shape_str(ind_t.shape()));
+  KERNEL_CHECK(ctx, upd0.dtype() == data0.dtype(), "updates type ", dtype_name(upd0.dtype()),
+               " differs from data type ", dtype_name(data0.dtype()));
   const int64_t axis = normalized_axis(ctx, ctx.attr_int("axis", 0), r, data0.shape());
   for (int64_t d = 0; d < r; ++d)
     KERNEL_CHECK(ctx, d == axis || ind_t.shape()[size_t(d)] <= data0.shape()[size_t(d)], "indices ",
                  shape_str(ind_t.shape()), " exceed data ", shape_str(data0.shape()), " in dimension ", d);
-  const std::vector<int64_t> idx = read_indices(ctx, 1);
+  const Shape idx = read_indices(ctx, 1);
   const int64_t dim = data0.shape()[size_t(axis)];
   for (int64_t i : idx) checked_index(ctx, i, dim, axis);
   const bool promote = red != Reduction::None && ref::is_half(data0.dtype());
   const Tensor data = promote ? ref::promote(data0) : data0;
   const Tensor upd = promote ? ref::promote(upd0) : upd0;
   Tensor out = data.clone();
-  const std::vector<int64_t> strides = shape_strides(data.shape());
+  const Shape strides = shape_strides(data.shape());
   dispatch_for(ctx, data.dtype(), red, [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* o = out.data<T>();
     const T* u = upd.data<T>();
-    for_each_index(ind_t.shape(), [&](int64_t flat, const std::vector<int64_t>& ix) {
+    for_each_index(ind_t.shape(), [&](int64_t flat, const Shape& ix) {
       int64_t off = 0;
       for (int64_t d = 0; d < r; ++d) {
         int64_t v = d == axis ? idx[size_t(flat)] : ix[size_t(d)];
@@ -147,7 +153,7 @@ void kernel_gather(KernelContext& ctx) {
   const int64_t r = data.rank();
   KERNEL_CHECK(ctx, r >= 1, "data must have rank >= 1");
   const int64_t axis = normalized_axis(ctx, ctx.attr_int("axis", 0), r, data.shape());
-  std::vector<int64_t> idx = read_indices(ctx, 1);
+  Shape idx = read_indices(ctx, 1);
   const int64_t dim = data.shape()[size_t(axis)];
   for (int64_t& i : idx) i = checked_index(ctx, i, dim, axis);
   Shape out_shape(data.shape().begin(), data.shape().begin() + axis);
@@ -178,16 +184,16 @@ void kernel_gather_elements(KernelContext& ctx) {
   for (int64_t d = 0; d < r; ++d)
     KERNEL_CHECK(ctx, d == axis || ind_t.shape()[size_t(d)] <= data.shape()[size_t(d)], "indices ",
                  shape_str(ind_t.shape()), " exceed data ", shape_str(data.shape()), " in dimension ", d);
-  std::vector<int64_t> idx = read_indices(ctx, 1);
+  Shape idx = read_indices(ctx, 1);
   const int64_t dim = data.shape()[size_t(axis)];
   for (int64_t& i : idx) i = checked_index(ctx, i, dim, axis);
   Tensor& out = ctx.allocate_output(0, data.dtype(), ind_t.shape());
-  const std::vector<int64_t> strides = shape_strides(data.shape());
+  const Shape strides = shape_strides(data.shape());
   ref::dispatch_all(ctx, data.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* src = data.data<T>();
     T* dst = out.data<T>();
-    for_each_index(ind_t.shape(), [&](int64_t flat, const std::vector<int64_t>& ix) {
+    for_each_index(ind_t.shape(), [&](int64_t flat, const Shape& ix) {
       int64_t off = 0;
       for (int64_t d = 0; d < r; ++d) off += (d == axis ? idx[size_t(flat)] : ix[size_t(d)]) * strides[size_t(d)];
       dst[flat] = src[off];
@@ -208,12 +214,12 @@ void kernel_gather_nd(KernelContext& ctx) {
   for (int64_t d = 0; d < b; ++d)
     KERNEL_CHECK(ctx, ind_t.shape()[size_t(d)] == data.shape()[size_t(d)], "batch dimension ", d, " differs: indices ",
                  shape_str(ind_t.shape()), ", data ", shape_str(data.shape()));
-  const std::vector<int64_t> idx = read_indices(ctx, 1);
+  const Shape idx = read_indices(ctx, 1);
   Shape out_shape(ind_t.shape().begin(), ind_t.shape().end() - 1);
   out_shape.insert(out_shape.end(), data.shape().begin() + b + k, data.shape().end());
   Tensor& out = ctx.allocate_output(0, data.dtype(), out_shape);
   const size_t es = dtype_size(data.dtype());
-  const std::vector<int64_t> strides = shape_strides(data.shape());
+  const Shape strides = shape_strides(data.shape());
   const int64_t batches = prod(data.shape(), 0, size_t(b));
   const int64_t per_batch = prod(ind_t.shape(), size_t(b), size_t(q - 1));
   const int64_t batch_size = prod(data.shape(), size_t(b), data.shape().size());
@@ -249,14 +255,14 @@ void kernel_scatter_nd(KernelContext& ctx) {
   upd_shape.insert(upd_shape.end(), data0.shape().begin() + k, data0.shape().end());
   KERNEL_CHECK(ctx, upd0.shape() == upd_shape, "updates have shape ", shape_str(upd0.shape()), ", expected ",
                shape_str(upd_shape));
-  KERNEL_CHECK(ctx, upd0.dtype() == data0.dtype(), "updates type ", dtype_name(upd0.dtype()), " differs from data type ",
-               dtype_name(data0.dtype()));
+  KERNEL_CHECK(ctx, upd0.dtype() == data0.dtype(), "updates type ", dtype_name(upd0.dtype()),
+               " differs from data type ", dtype_name(data0.dtype()));
   const Reduction red = ctx.opset() >= 16 ? parse_reduction(ctx) : Reduction::None;
-  const std::vector<int64_t> idx = read_indices(ctx, 1);
-  const std::vector<int64_t> strides = shape_strides(data0.shape());
+  const Shape idx = read_indices(ctx, 1);
+  const Shape strides = shape_strides(data0.shape());
   const int64_t n = prod(ind_t.shape(), 0, size_t(q - 1));
   const int64_t slice = prod(data0.shape(), size_t(k), data0.shape().size());
-  std::vector<int64_t> offsets(static_cast<size_t>(n));
+  Shape offsets(static_cast<size_t>(n));
   for (int64_t j = 0; j < n; ++j) {
     int64_t off = 0;
     for (int64_t m = 0; m < k; ++m)
@@ -282,7 +288,8 @@ void kernel_one_hot(KernelContext& ctx) {
   const Tensor& depth_t = ctx.input(1);
   const Tensor& values = ctx.input(2);
   KERNEL_CHECK(ctx, depth_t.numel() == 1, "depth must be a scalar, got shape ", shape_str(depth_t.shape()));
-  KERNEL_CHECK(ctx, values.numel() == 2, "values must hold [off_value, on_value], got shape ", shape_str(values.shape()));
+  KERNEL_CHECK(ctx, values.numel() == 2, "values must hold [off_value, on_value], got shape ",
+               shape_str(values.shape()));
   const double depth_d = depth_t.as_double(0);
   KERNEL_CHECK(ctx, depth_d >= 1 && depth_d < 1e9, "depth must be positive, got ", depth_d);
   const int64_t depth = int64_t(depth_d);

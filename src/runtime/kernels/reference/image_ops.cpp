@@ -44,7 +44,7 @@ void kernel_pad(KernelContext& ctx) {
   const std::string mode = ctx.attr_string("mode", "constant");
   KERNEL_CHECK(ctx, mode == "constant" || mode == "reflect" || mode == "edge" || mode == "wrap",
                "mode must be constant, reflect, edge or wrap, got '", mode, "'");
-  std::vector<int64_t> pads;
+  Shape pads;
   if (ctx.opset() >= 11) {
     const Tensor& p = ctx.input(1);
     KERNEL_CHECK(ctx, dtype_is_int(p.dtype()) && p.rank() <= 1, "pads must be a 1-D int64 tensor, got ",
@@ -54,7 +54,7 @@ void kernel_pad(KernelContext& ctx) {
     pads = ctx.attr_ints(ctx.opset() < 2 ? "paddings" : "pads");
   }
   // Axes (opset 18): pads name only these axes.
-  std::vector<int64_t> axes(static_cast<size_t>(rank));
+  Shape axes(static_cast<size_t>(rank));
   std::iota(axes.begin(), axes.end(), 0);
   if (ctx.opset() >= 11 && ctx.has_input(3)) {
     axes = ctx.input(3).to_int64_vector();
@@ -64,18 +64,18 @@ void kernel_pad(KernelContext& ctx) {
     }
   }
   const int64_t na = int64_t(axes.size());
-  KERNEL_CHECK(ctx, int64_t(pads.size()) == 2 * na, "pads must have ", 2 * na, " values (begin and end for each axis), got ",
-               pads.size());
+  KERNEL_CHECK(ctx, int64_t(pads.size()) == 2 * na, "pads must have ", 2 * na,
+               " values (begin and end for each axis), got ", pads.size());
   for (int64_t p : pads)
     KERNEL_CHECK(ctx, p > -(int64_t(1) << 40) && p < (int64_t(1) << 40), "pad value ", p, " is out of range");
-  std::vector<int64_t> begin(static_cast<size_t>(rank), 0), end(static_cast<size_t>(rank), 0);
+  Shape begin(static_cast<size_t>(rank), 0), end(static_cast<size_t>(rank), 0);
   for (int64_t i = 0; i < na; ++i) {
     begin[size_t(axes[size_t(i)])] = pads[size_t(i)];
     end[size_t(axes[size_t(i)])] = pads[size_t(i + na)];
   }
   Shape out_shape(static_cast<size_t>(rank));
   // For each axis, the source index of every output position (-1: the constant).
-  std::vector<std::vector<int64_t>> maps(static_cast<size_t>(rank));
+  std::vector<Shape> maps(static_cast<size_t>(rank));
   for (int64_t d = 0; d < rank; ++d) {
     const int64_t n = x.shape()[size_t(d)];
     const int64_t o = n + begin[size_t(d)] + end[size_t(d)];
@@ -138,7 +138,7 @@ void kernel_pad(KernelContext& ctx) {
     const auto in_strides = shape_strides(x.shape());
     const int64_t inner = out_shape[size_t(rank - 1)];
     const auto& last = maps[size_t(rank - 1)];
-    std::vector<int64_t> idx(static_cast<size_t>(rank), 0);
+    Shape idx(static_cast<size_t>(rank), 0);
     for (int64_t base = 0; base < total; base += inner) {
       bool constant_row = false;
       int64_t off = 0;
@@ -193,8 +193,8 @@ void space_depth(KernelContext& ctx, bool to_space) {
     const T* ip = x.data<T>();
     T* op = out.data<T>();
     // Iterate over the depth-side tensor [N, C', H', W'] with its block (i, j).
-    const int64_t dc = to_space ? c : out_shape[1];          // depth-side channels
-    const int64_t sc = dc / (bs * bs);                       // space-side channels
+    const int64_t dc = to_space ? c : out_shape[1];  // depth-side channels
+    const int64_t sc = dc / (bs * bs);               // space-side channels
     const int64_t dh = to_space ? h : out_shape[2], dw = to_space ? w : out_shape[3];
     const int64_t sh = dh * bs, sw = dw * bs;
     for (int64_t b = 0; b < n; ++b)
@@ -368,8 +368,8 @@ void kernel_roialign(KernelContext& ctx) {
   KERNEL_CHECK(ctx, oh > 0 && ow > 0, "output_height and output_width must be positive");
   KERNEL_CHECK(ctx, sampling >= 0, "sampling_ratio must be >= 0, got ", sampling);
   const double scale = ctx.attr_float("spatial_scale", 1.0f);
-  const std::string ctm = ctx.opset() >= 16 ? ctx.attr_string("coordinate_transformation_mode", "half_pixel")
-                                            : "output_half_pixel";
+  const std::string ctm =
+      ctx.opset() >= 16 ? ctx.attr_string("coordinate_transformation_mode", "half_pixel") : "output_half_pixel";
   KERNEL_CHECK(ctx, ctm == "half_pixel" || ctm == "output_half_pixel",
                "coordinate_transformation_mode must be half_pixel or output_half_pixel, got '", ctm, "'");
   const bool half_pixel = ctm == "half_pixel";
@@ -378,7 +378,10 @@ void kernel_roialign(KernelContext& ctx) {
   const double* xp = x.data<double>();
   const double* rp = rois.data<double>();
   double* op = out.data<double>();
-  struct Sample { int64_t o1, o2, o3, o4; double w1, w2, w3, w4; };
+  struct Sample {
+    int64_t o1, o2, o3, o4;
+    double w1, w2, w3, w4;
+  };
   std::vector<Sample> samples;
   for (int64_t r = 0; r < nr; ++r) {
     const int64_t b = bidx.as_int64(r);
@@ -391,8 +394,9 @@ void kernel_roialign(KernelContext& ctx) {
       rw = std::max(rw, 1.0);
       rh = std::max(rh, 1.0);
     }
-    KERNEL_CHECK(ctx, std::isfinite(x1) && std::isfinite(y1) && std::isfinite(rw) && std::isfinite(rh) &&
-                          std::fabs(rw) < 1e9 && std::fabs(rh) < 1e9,
+    KERNEL_CHECK(ctx,
+                 std::isfinite(x1) && std::isfinite(y1) && std::isfinite(rw) && std::isfinite(rh) &&
+                     std::fabs(rw) < 1e9 && std::fabs(rh) < 1e9,
                  "roi ", r, " has invalid coordinates");
     const double bin_h = rh / double(oh), bin_w = rw / double(ow);
     const int64_t gh = sampling > 0 ? sampling : int64_t(std::ceil(rh / double(oh)));
@@ -413,11 +417,21 @@ void kernel_roialign(KernelContext& ctx) {
             }
             double sy = std::max(yy, 0.0), sx = std::max(xx, 0.0);
             int64_t ylo = int64_t(sy), xlo = int64_t(sx), yhi, xhi;
-            if (ylo >= h - 1) { yhi = ylo = h - 1; sy = double(ylo); } else { yhi = ylo + 1; }
-            if (xlo >= w - 1) { xhi = xlo = w - 1; sx = double(xlo); } else { xhi = xlo + 1; }
+            if (ylo >= h - 1) {
+              yhi = ylo = h - 1;
+              sy = double(ylo);
+            } else {
+              yhi = ylo + 1;
+            }
+            if (xlo >= w - 1) {
+              xhi = xlo = w - 1;
+              sx = double(xlo);
+            } else {
+              xhi = xlo + 1;
+            }
             const double ly = sy - double(ylo), lx = sx - double(xlo), hy = 1 - ly, hx = 1 - lx;
-            samples.push_back({ylo * w + xlo, ylo * w + xhi, yhi * w + xlo, yhi * w + xhi, hy * hx, hy * lx, ly * hx,
-                               ly * lx});
+            samples.push_back(
+                {ylo * w + xlo, ylo * w + xhi, yhi * w + xlo, yhi * w + xhi, hy * hx, hy * lx, ly * hx, ly * lx});
           }
         }
         for (int64_t ch = 0; ch < c; ++ch) {
@@ -431,7 +445,8 @@ void kernel_roialign(KernelContext& ctx) {
             } else {
               double m = 0;
               if (!(s.w1 == 0 && s.w2 == 0 && s.w3 == 0 && s.w4 == 0))
-                m = std::max(std::max(s.w1 * img[s.o1], s.w2 * img[s.o2]), std::max(s.w3 * img[s.o3], s.w4 * img[s.o4]));
+                m = std::max(std::max(s.w1 * img[s.o1], s.w2 * img[s.o2]),
+                             std::max(s.w3 * img[s.o3], s.w4 * img[s.o4]));
               acc = first ? m : std::max(acc, m);
               first = false;
             }
@@ -469,9 +484,15 @@ void kernel_nonmaxsuppression(KernelContext& ctx) {
     const double* v = bp + i * 4;
     double* o = corners.data() + i * 4;
     if (center == 1) {
-      o[0] = v[1] - v[3] / 2; o[1] = v[0] - v[2] / 2; o[2] = v[1] + v[3] / 2; o[3] = v[0] + v[2] / 2;
+      o[0] = v[1] - v[3] / 2;
+      o[1] = v[0] - v[2] / 2;
+      o[2] = v[1] + v[3] / 2;
+      o[3] = v[0] + v[2] / 2;
     } else {
-      o[0] = std::min(v[0], v[2]); o[1] = std::min(v[1], v[3]); o[2] = std::max(v[0], v[2]); o[3] = std::max(v[1], v[3]);
+      o[0] = std::min(v[0], v[2]);
+      o[1] = std::min(v[1], v[3]);
+      o[2] = std::max(v[0], v[2]);
+      o[3] = std::max(v[1], v[3]);
     }
   }
   auto suppresses = [&](const double* a, const double* b) {
@@ -485,8 +506,8 @@ void kernel_nonmaxsuppression(KernelContext& ctx) {
     if (uni <= 0) return false;
     return inter / uni > iou_threshold;
   };
-  std::vector<int64_t> selected;  // triples
-  std::vector<int64_t> order, picked;
+  Shape selected;  // triples
+  Shape order, picked;
   const double* sp = scores.data<double>();
   for (int64_t b = 0; b < nb; ++b)
     for (int64_t cl = 0; cl < nc; ++cl) {

@@ -19,9 +19,9 @@ using ref::type_tag;
 struct MatMulPlan {
   int64_t M = 0, N = 0, K = 0;
   Shape out_shape;
-  Shape batch;                     // broadcast batch dims
-  std::vector<int64_t> a_bstride;  // per batch dim, in matrices (0 when broadcast)
-  std::vector<int64_t> b_bstride;
+  Shape batch;      // broadcast batch dims
+  Shape a_bstride;  // per batch dim, in matrices (0 when broadcast)
+  Shape b_bstride;
   int64_t a_batches = 1, b_batches = 1;
 };
 
@@ -63,7 +63,7 @@ void run_matmul(const MatMulPlan& p, const T* a, const T* b, T* y) {
     return;
   }
   const size_t rank = p.batch.size();
-  std::vector<int64_t> idx(rank, 0);
+  Shape idx(rank, 0);
   int64_t oa = 0, ob = 0;
   for (int64_t t = 0; t < nb; ++t) {
     ref::gemm(false, false, p.M, p.N, p.K, T(1), a + oa * sa, p.K, b + ob * sb, p.N, T(0), y + t * sy, p.N);

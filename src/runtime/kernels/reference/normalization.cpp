@@ -40,7 +40,8 @@ void kernel_batchnormalization(KernelContext& ctx) {
   const DType ct = compute_dtype(ctx, orig);
   Tensor x = promote(x_in);
   KERNEL_CHECK(ctx, x.rank() >= 2, "X must have rank >= 2 (N, C, ...), got shape ", shape_str(x.shape()));
-  for (size_t i = 1; i <= 4; ++i) KERNEL_CHECK(ctx, ctx.has_input(i), "input ", i, " (scale, B, mean, var) is required");
+  for (size_t i = 1; i <= 4; ++i)
+    KERNEL_CHECK(ctx, ctx.has_input(i), "input ", i, " (scale, B, mean, var) is required");
   const int64_t n = x.dim(0), c = x.dim(1);
   const int64_t spatial = shape_numel(Shape(x.shape().begin() + 2, x.shape().end()));
   const float epsilon = ctx.attr_float("epsilon", 1e-5f);
@@ -52,8 +53,8 @@ void kernel_batchnormalization(KernelContext& ctx) {
   }
   // Parameters are per channel, or (spatial = 0 in opsets < 9) per channel and position.
   const int64_t pcount = ctx.input(1).numel();
-  KERNEL_CHECK(ctx, pcount == c || (pcount == c * spatial && !training),
-               "scale must have C = ", c, " elements, got shape ", shape_str(ctx.input(1).shape()));
+  KERNEL_CHECK(ctx, pcount == c || (pcount == c * spatial && !training), "scale must have C = ", c,
+               " elements, got shape ", shape_str(ctx.input(1).shape()));
   for (size_t i = 2; i <= 4; ++i)
     KERNEL_CHECK(ctx, ctx.input(i).numel() == pcount, "input ", i, " must have the same size as scale (", pcount,
                  "), got shape ", shape_str(ctx.input(i).shape()));
@@ -156,11 +157,11 @@ void kernel_layernormalization(KernelContext& ctx) {
                  " does not broadcast to ", shape_str(inner_shape));
     for (int64_t d = 0; d < p.rank(); ++d) {
       int64_t pd = p.shape()[size_t(d)], od = inner_shape[inner_shape.size() - size_t(p.rank()) + size_t(d)];
-      KERNEL_CHECK(ctx, pd == od || pd == 1, "input ", i, " of shape ", shape_str(p.shape()),
-                   " does not broadcast to ", shape_str(inner_shape));
+      KERNEL_CHECK(ctx, pd == od || pd == 1, "input ", i, " of shape ", shape_str(p.shape()), " does not broadcast to ",
+                   shape_str(inner_shape));
     }
     auto strides = broadcast_strides(p.shape(), inner_shape);
-    std::vector<int64_t> idx(inner_shape.size(), 0);
+    Shape idx(inner_shape.size(), 0);
     for (int64_t k = 0; k < inner; ++k) {
       int64_t off = 0;
       for (size_t d = 0; d < idx.size(); ++d) off += idx[d] * strides[d];
@@ -212,9 +213,8 @@ void kernel_instancenormalization(KernelContext& ctx) {
   KERNEL_CHECK(ctx, x.rank() >= 3, "input must have rank >= 3 (N, C, D1, ...), got shape ", shape_str(x.shape()));
   const int64_t n = x.dim(0), c = x.dim(1);
   const int64_t spatial = shape_numel(Shape(x.shape().begin() + 2, x.shape().end()));
-  KERNEL_CHECK(ctx, ctx.input(1).numel() == c && ctx.input(2).numel() == c,
-               "scale and B must have C = ", c, " elements, got shapes ", shape_str(ctx.input(1).shape()), " and ",
-               shape_str(ctx.input(2).shape()));
+  KERNEL_CHECK(ctx, ctx.input(1).numel() == c && ctx.input(2).numel() == c, "scale and B must have C = ", c,
+               " elements, got shapes ", shape_str(ctx.input(1).shape()), " and ", shape_str(ctx.input(2).shape()));
   const double epsilon = ctx.attr_float("epsilon", 1e-5f);
   auto scale = param_vector<double>(ctx.input(1));
   auto bias = param_vector<double>(ctx.input(2));
@@ -283,8 +283,8 @@ void kernel_meanvariancenormalization(KernelContext& ctx) {
   const DType ct = compute_dtype(ctx, orig);
   Tensor x = promote(x_in);
   const int64_t rank = x.rank();
-  std::vector<int64_t> axes = ctx.attr_ints("axes", {0, 2, 3});
-  std::vector<bool> reduced(static_cast<size_t>(rank), false);
+  Shape axes = ctx.attr_ints("axes", {0, 2, 3});
+  Shape reduced(static_cast<size_t>(rank), 0);  // per-axis flags, in place
   for (int64_t a : axes) {
     KERNEL_CHECK(ctx, a >= -rank && a < rank, "axis ", a, " is out of range for rank ", rank);
     reduced[size_t(a < 0 ? a + rank : a)] = true;
@@ -297,9 +297,9 @@ void kernel_meanvariancenormalization(KernelContext& ctx) {
   const int64_t nstat = shape_numel(kept);
   const int64_t total = x.numel();
   const double count = nstat ? double(total) / double(nstat) : 1.0;
-  std::vector<int64_t> stat_index(static_cast<size_t>(total));
+  Shape stat_index(static_cast<size_t>(total));
   {
-    std::vector<int64_t> idx(static_cast<size_t>(rank), 0);
+    Shape idx(static_cast<size_t>(rank), 0);
     int64_t off = 0;
     for (int64_t i = 0; i < total; ++i) {
       stat_index[size_t(i)] = off;

@@ -18,7 +18,7 @@ enum class PoolKind { Max, Avg, Lp };
 
 struct PoolGeom {
   int64_t N = 0, C = 0;
-  size_t nd = 0;                  // real spatial dims
+  size_t nd = 0;  // real spatial dims
   int64_t in[3], out[3], k[3], s[3], d[3], pb[3], pe[3];
   int64_t in_size() const { return in[0] * in[1] * in[2]; }
   int64_t out_size() const { return out[0] * out[1] * out[2]; }
@@ -26,12 +26,12 @@ struct PoolGeom {
 
 // Reads the window attributes of a pooling node for input shape xs.
 PoolGeom pool_geometry(const KernelContext& ctx, const Shape& xs, bool use_dilations, bool use_ceil) {
-  KERNEL_CHECK(ctx, xs.size() >= 3 && xs.size() <= 5, "pooling expects an input of rank 3 to 5 (N, C, 1-3 spatial dims), got ",
-               shape_str(xs));
+  KERNEL_CHECK(ctx, xs.size() >= 3 && xs.size() <= 5,
+               "pooling expects an input of rank 3 to 5 (N, C, 1-3 spatial dims), got ", shape_str(xs));
   KERNEL_CHECK(ctx, ctx.has_attr("kernel_shape"), "attribute kernel_shape is required");
   ref::Window w;
   w.kernel = ctx.attr_ints("kernel_shape");
-  std::vector<int64_t> in(xs.begin() + 2, xs.end());
+  Shape in(xs.begin() + 2, xs.end());
   const bool ceil_mode = use_ceil && ctx.attr_int("ceil_mode", 0) != 0;
   ref::forward_window(ctx, in, w, use_dilations, ceil_mode);
   PoolGeom g;
@@ -124,15 +124,26 @@ void pool_run(const PoolGeom& g, PoolKind kind, const T* x, T* y, int64_t* indic
 template <typename F>
 void dispatch_pool_types(const KernelContext& ctx, DType t, bool allow_int8, F&& f) {
   switch (t) {
-    case DType::Float32: f(type_tag<float>{}); break;
-    case DType::Float64: f(type_tag<double>{}); break;
+    case DType::Float32:
+      f(type_tag<float>{});
+      break;
+    case DType::Float64:
+      f(type_tag<double>{});
+      break;
     case DType::Int8:
-      if (allow_int8) { f(type_tag<int8_t>{}); break; }
+      if (allow_int8) {
+        f(type_tag<int8_t>{});
+        break;
+      }
       [[fallthrough]];
     case DType::UInt8:
-      if (allow_int8 && t == DType::UInt8) { f(type_tag<uint8_t>{}); break; }
+      if (allow_int8 && t == DType::UInt8) {
+        f(type_tag<uint8_t>{});
+        break;
+      }
       [[fallthrough]];
-    default: ctx.fail("unsupported element type ", dtype_name(t));
+    default:
+      ctx.fail("unsupported element type ", dtype_name(t));
   }
 }
 
@@ -220,10 +231,10 @@ void kernel_max_unpool(KernelContext& ctx) {
   KERNEL_CHECK(ctx, ind.dtype() == DType::Int64 && ind.shape() == x.shape(), "MaxUnpool I must be int64 of shape ",
                shape_str(x.shape()), ", got ", dtype_name(ind.dtype()), " ", shape_str(ind.shape()));
   const size_t n = size_t(x.rank() - 2);
-  std::vector<int64_t> kernel = ctx.attr_ints("kernel_shape");
+  Shape kernel = ctx.attr_ints("kernel_shape");
   KERNEL_CHECK(ctx, kernel.size() == n, "kernel_shape must have ", n, " values");
-  std::vector<int64_t> strides = ref::spatial_attr(ctx, "strides", n, 1, 1);
-  std::vector<int64_t> pads = ref::spatial_attr(ctx, "pads", 2 * n, 0, 0);
+  Shape strides = ref::spatial_attr(ctx, "strides", n, 1, 1);
+  Shape pads = ref::spatial_attr(ctx, "pads", 2 * n, 0, 0);
   // Indices address the inferred output (N, C, (in-1)*stride - pads + kernel); an explicit
   // output_shape places that result at its origin (extra space stays zero).
   Shape inferred{x.dim(0), x.dim(1)};

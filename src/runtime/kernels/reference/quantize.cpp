@@ -75,11 +75,20 @@ void kernel_quantize_linear(KernelContext& ctx) {
   std::vector<float> s = scale.to_float_vector();
   Tensor& y = ctx.allocate_output(0, out_type, x.shape());
   switch (out_type) {
-    case DType::UInt8: quantize_to(x, s, zp, m, y.data<uint8_t>()); break;
-    case DType::Int8: quantize_to(x, s, zp, m, y.data<int8_t>()); break;
-    case DType::UInt16: quantize_to(x, s, zp, m, y.data<uint16_t>()); break;
-    case DType::Int16: quantize_to(x, s, zp, m, y.data<int16_t>()); break;
-    default: ctx.fail("QuantizeLinear output type must be int8/uint8/int16/uint16, got ", dtype_name(out_type));
+    case DType::UInt8:
+      quantize_to(x, s, zp, m, y.data<uint8_t>());
+      break;
+    case DType::Int8:
+      quantize_to(x, s, zp, m, y.data<int8_t>());
+      break;
+    case DType::UInt16:
+      quantize_to(x, s, zp, m, y.data<uint16_t>());
+      break;
+    case DType::Int16:
+      quantize_to(x, s, zp, m, y.data<int16_t>());
+      break;
+    default:
+      ctx.fail("QuantizeLinear output type must be int8/uint8/int16/uint16, got ", dtype_name(out_type));
   }
 }
 
@@ -90,7 +99,7 @@ void kernel_dequantize_linear(KernelContext& ctx) {
                "DequantizeLinear x must be int8/uint8/int16/uint16/int32, got ", dtype_name(x.dtype()));
   KERNEL_CHECK(ctx, dtype_is_float(scale.dtype()), "DequantizeLinear x_scale must be floating point");
   AxisMap m = map_axis(ctx, x, scale, "DequantizeLinear x_scale");
-  std::vector<int64_t> zp(size_t(scale.numel()), 0);
+  Shape zp(size_t(scale.numel()), 0);
   if (ctx.has_input(2)) {
     const Tensor& z = ctx.input(2);
     KERNEL_CHECK(ctx, z.dtype() == x.dtype(), "DequantizeLinear x_zero_point type ", dtype_name(z.dtype()),

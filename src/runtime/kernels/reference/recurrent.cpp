@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "runtime/kernels/reference/common.h"
+#include "runtime/kernels/simd/scratch.h"
 
 namespace pith {
 
@@ -16,72 +17,149 @@ namespace {
 enum class Cell { Rnn, Gru, Lstm };
 
 struct Activation {
-  enum Kind { Relu, Tanh, Sigmoid, Affine, LeakyRelu, ThresholdedRelu, ScaledTanh, HardSigmoid, Elu, Softsign, Softplus };
+  enum Kind {
+    Relu,
+    Tanh,
+    Sigmoid,
+    Affine,
+    LeakyRelu,
+    ThresholdedRelu,
+    ScaledTanh,
+    HardSigmoid,
+    Elu,
+    Softsign,
+    Softplus
+  };
   Kind kind = Tanh;
   double alpha = 0, beta = 0;
 
   double operator()(double x) const {
     switch (kind) {
-      case Relu: return x > 0 ? x : 0;
-      case Tanh: return std::tanh(x);
-      case Sigmoid: return 1.0 / (1.0 + std::exp(-x));
-      case Affine: return alpha * x + beta;
-      case LeakyRelu: return x >= 0 ? x : alpha * x;
-      case ThresholdedRelu: return x > alpha ? x : 0;
-      case ScaledTanh: return alpha * std::tanh(beta * x);
-      case HardSigmoid: return std::max(0.0, std::min(1.0, alpha * x + beta));
-      case Elu: return x >= 0 ? x : alpha * (std::exp(x) - 1);
-      case Softsign: return x / (1 + std::fabs(x));
-      case Softplus: return std::log1p(std::exp(-std::fabs(x))) + std::max(x, 0.0);
+      case Relu:
+        return x > 0 ? x : 0;
+      case Tanh:
+        return std::tanh(x);
+      case Sigmoid:
+        return 1.0 / (1.0 + std::exp(-x));
+      case Affine:
+        return alpha * x + beta;
+      case LeakyRelu:
+        return x >= 0 ? x : alpha * x;
+      case ThresholdedRelu:
+        return x > alpha ? x : 0;
+      case ScaledTanh:
+        return alpha * std::tanh(beta * x);
+      case HardSigmoid:
+        return std::max(0.0, std::min(1.0, alpha * x + beta));
+      case Elu:
+        return x >= 0 ? x : alpha * (std::exp(x) - 1);
+      case Softsign:
+        return x / (1 + std::fabs(x));
+      case Softplus:
+        return std::log1p(std::exp(-std::fabs(x))) + std::max(x, 0.0);
     }
     return x;
   }
 };
 
-std::string lower(std::string s) {
-  for (auto& ch : s) ch = char(std::tolower(static_cast<unsigned char>(ch)));
-  return s;
+// a equals the lower-case b, ignoring case.
+bool iequals(const char* a, const char* b) {
+  for (; *a && *b; ++a, ++b)
+    if (std::tolower(static_cast<unsigned char>(*a)) != *b) return false;
+  return !*a && !*b;
 }
 
+// The activation functions of every direction (at most 3 per direction, 2 directions).
+struct Activations {
+  Activation f[6];
+  size_t count = 0;
+};
+
 // Parses the activations attribute (alpha/beta consumed in order by the functions that
-// take them), or returns the defaults, `per_dir` functions for each direction.
-std::vector<Activation> parse_activations(const KernelContext& ctx, const std::vector<std::string>& defaults,
-                                          int64_t num_dir) {
-  std::vector<std::string> names;
-  if (const Attribute* a = ctx.node().attr("activations")) names = a->strings;
-  const size_t per_dir = defaults.size();
-  if (names.empty()) {
-    for (int64_t d = 0; d < num_dir; ++d) names.insert(names.end(), defaults.begin(), defaults.end());
-  } else if (names.size() == per_dir && num_dir == 2) {
-    auto copy = names;
-    names.insert(names.end(), copy.begin(), copy.end());
-  }
-  KERNEL_CHECK(ctx, names.size() == per_dir * size_t(num_dir), "expected ", per_dir * size_t(num_dir),
-               " activation functions, got ", names.size());
-  const auto alphas = ctx.attr_floats("activation_alpha"), betas = ctx.attr_floats("activation_beta");
+// take them), or returns the defaults, `per_dir` functions for each direction. Reads the
+// attributes where they lie: running allocates nothing.
+Activations parse_activations(const KernelContext& ctx, const char* const* defaults, size_t per_dir, int64_t num_dir) {
+  const Attribute* named = ctx.node().attr("activations");
+  const std::vector<std::string>* names = named && !named->strings.empty() ? &named->strings : nullptr;
+  const size_t want = per_dir * size_t(num_dir);
+  // Given for one direction of a bidirectional cell: the same for both.
+  const bool repeat = names && names->size() == per_dir && num_dir == 2;
+  const size_t given = names ? (repeat ? want : names->size()) : want;
+  KERNEL_CHECK(ctx, given == want, "expected ", want, " activation functions, got ", given);
+  // The i-th value of a float list attribute (or of a single float), else d.
+  auto value_at = [](const Attribute* a, size_t& i, double d) {
+    if (!a) return d;
+    if (a->kind == Attribute::Kind::Float) return i++ == 0 ? double(a->f) : d;
+    return i < a->floats.size() ? double(a->floats[i++]) : d;
+  };
+  const Attribute* alphas = ctx.node().attr("activation_alpha");
+  const Attribute* betas = ctx.node().attr("activation_beta");
   size_t ai = 0, bi = 0;
-  auto next_alpha = [&](double d) { return ai < alphas.size() ? double(alphas[ai++]) : d; };
-  auto next_beta = [&](double d) { return bi < betas.size() ? double(betas[bi++]) : d; };
-  std::vector<Activation> out;
-  for (auto& raw : names) {
-    const std::string n = lower(raw);
+  auto next_alpha = [&](double d) { return value_at(alphas, ai, d); };
+  auto next_beta = [&](double d) { return value_at(betas, bi, d); };
+  Activations out;
+  for (size_t i = 0; i < want; ++i) {
+    const char* n = names ? (*names)[repeat ? i % per_dir : i].c_str() : defaults[i % per_dir];
     Activation a;
-    if (n == "relu") a.kind = Activation::Relu;
-    else if (n == "tanh") a.kind = Activation::Tanh;
-    else if (n == "sigmoid") a.kind = Activation::Sigmoid;
-    else if (n == "affine") { a.kind = Activation::Affine; a.alpha = next_alpha(1.0); a.beta = next_beta(0.0); }
-    else if (n == "leakyrelu") { a.kind = Activation::LeakyRelu; a.alpha = next_alpha(0.01); }
-    else if (n == "thresholdedrelu") { a.kind = Activation::ThresholdedRelu; a.alpha = next_alpha(1.0); }
-    else if (n == "scaledtanh") { a.kind = Activation::ScaledTanh; a.alpha = next_alpha(1.0); a.beta = next_beta(1.0); }
-    else if (n == "hardsigmoid") { a.kind = Activation::HardSigmoid; a.alpha = next_alpha(0.2); a.beta = next_beta(0.5); }
-    else if (n == "elu") { a.kind = Activation::Elu; a.alpha = next_alpha(1.0); }
-    else if (n == "softsign") a.kind = Activation::Softsign;
-    else if (n == "softplus") a.kind = Activation::Softplus;
-    else ctx.fail("unsupported activation function '", raw, "'");
-    out.push_back(a);
+    if (iequals(n, "relu"))
+      a.kind = Activation::Relu;
+    else if (iequals(n, "tanh"))
+      a.kind = Activation::Tanh;
+    else if (iequals(n, "sigmoid"))
+      a.kind = Activation::Sigmoid;
+    else if (iequals(n, "affine")) {
+      a.kind = Activation::Affine;
+      a.alpha = next_alpha(1.0);
+      a.beta = next_beta(0.0);
+    } else if (iequals(n, "leakyrelu")) {
+      a.kind = Activation::LeakyRelu;
+      a.alpha = next_alpha(0.01);
+    } else if (iequals(n, "thresholdedrelu")) {
+      a.kind = Activation::ThresholdedRelu;
+      a.alpha = next_alpha(1.0);
+    } else if (iequals(n, "scaledtanh")) {
+      a.kind = Activation::ScaledTanh;
+      a.alpha = next_alpha(1.0);
+      a.beta = next_beta(1.0);
+    } else if (iequals(n, "hardsigmoid")) {
+      a.kind = Activation::HardSigmoid;
+      a.alpha = next_alpha(0.2);
+      a.beta = next_beta(0.5);
+    } else if (iequals(n, "elu")) {
+      a.kind = Activation::Elu;
+      a.alpha = next_alpha(1.0);
+    } else if (iequals(n, "softsign"))
+      a.kind = Activation::Softsign;
+    else if (iequals(n, "softplus"))
+      a.kind = Activation::Softplus;
+    else
+      ctx.fail("unsupported activation function '", n, "'");
+    out.f[out.count++] = a;
   }
   return out;
 }
+
+// The kernel's working arrays, carved from one per-thread scratch buffer that grows to
+// the largest request and is then reused (steady-state runs allocate nothing). Sized by
+// a first pass over the same requests.
+class ScratchCarver {
+ public:
+  template <typename E>
+  E* take(size_t n) {
+    E* p = base_ ? reinterpret_cast<E*>(base_ + used_) : nullptr;
+    used_ += (n * sizeof(E) + 63) / 64 * 64;
+    return p;
+  }
+  size_t bytes() const { return used_; }
+  void start(char* base) {
+    base_ = base;
+    used_ = 0;
+  }
+
+ private:
+  char* base_ = nullptr;
+  size_t used_ = 0;
+};
 
 // Checks that tensor `t` (input `what`) has exactly `want` as its shape.
 void expect_shape(const KernelContext& ctx, const Tensor& t, const Shape& want, const char* what) {
@@ -89,10 +167,8 @@ void expect_shape(const KernelContext& ctx, const Tensor& t, const Shape& want, 
 }
 
 template <typename T>
-std::vector<T> to_vec(const Tensor& t) {
-  std::vector<T> v(static_cast<size_t>(t.numel()));
-  for (int64_t i = 0; i < t.numel(); ++i) v[size_t(i)] = T(t.as_double(i));
-  return v;
+void copy_converted(const Tensor& t, T* out) {
+  for (int64_t i = 0; i < t.numel(); ++i) out[i] = T(t.as_double(i));
 }
 
 // dot(a, b) over n contiguous elements.
@@ -127,41 +203,69 @@ void run_recurrent(KernelContext& ctx, Cell cell, DType ct, DType orig) {
   expect_shape(ctx, r, {D, G * H, H}, "R");
   const int64_t GH = G * H;
 
-  std::vector<T> bias(static_cast<size_t>(D * 2 * GH), T(0));
+  // Working arrays: biases, sequence lengths, initial states and peepholes, X as
+  // [S][B][I], Y as [S][D][B][H], the final states and one step's gates and states.
+  ScratchCarver carve;
+  T *bias, *h0, *c0, *peep, *xs, *y, *yh, *yc, *hprev, *cprev, *hnew, *cnew;
+  double *xw, *rh, *rhprev;
+  int64_t* lens;
+  auto carve_all = [&] {
+    bias = carve.take<T>(size_t(D * 2 * GH));
+    lens = carve.take<int64_t>(size_t(Bn));
+    h0 = carve.take<T>(size_t(D * Bn * H));
+    c0 = carve.take<T>(size_t(D * Bn * H));
+    peep = carve.take<T>(size_t(D * 3 * H));
+    xs = carve.take<T>(size_t(S * Bn * I));
+    y = carve.take<T>(size_t(S * D * Bn * H));
+    yh = carve.take<T>(size_t(D * Bn * H));
+    yc = carve.take<T>(size_t(D * Bn * H));
+    hprev = carve.take<T>(size_t(Bn * H));
+    cprev = carve.take<T>(size_t(Bn * H));
+    hnew = carve.take<T>(size_t(H));
+    cnew = carve.take<T>(size_t(H));
+    xw = carve.take<double>(size_t(GH));
+    rh = carve.take<double>(size_t(GH));
+    rhprev = carve.take<double>(size_t(H));
+  };
+  carve_all();
+  carve.start(reinterpret_cast<char*>(simd::thread_scratch((carve.bytes() + sizeof(float) - 1) / sizeof(float))));
+  carve_all();
+
+  std::fill_n(bias, D * 2 * GH, T(0));
   if (ctx.has_input(3)) {
     expect_shape(ctx, ctx.input(3), {D, 2 * GH}, "B");
-    bias = to_vec<T>(ctx.input(3));
+    copy_converted<T>(ctx.input(3), bias);
   }
-  std::vector<int64_t> lens(static_cast<size_t>(Bn), S);
+  std::fill_n(lens, Bn, S);
   if (ctx.has_input(4)) {
     const Tensor& sl = ctx.input(4);
     expect_shape(ctx, sl, {Bn}, "sequence_lens");
-    lens = sl.to_int64_vector();
-    for (int64_t l : lens) KERNEL_CHECK(ctx, l >= 0 && l <= S, "sequence_lens entry ", l, " is outside [0, ", S, "]");
+    for (int64_t b = 0; b < Bn; ++b) {
+      lens[b] = sl.as_int64(b);
+      KERNEL_CHECK(ctx, lens[b] >= 0 && lens[b] <= S, "sequence_lens entry ", lens[b], " is outside [0, ", S, "]");
+    }
   }
   const Shape state_shape = layout == 0 ? Shape{D, Bn, H} : Shape{Bn, D, H};
   // States are kept as [D][B][H] internally.
-  auto read_state = [&](size_t i, const char* what) {
-    std::vector<T> v(static_cast<size_t>(D * Bn * H), T(0));
-    if (!ctx.has_input(i)) return v;
+  auto read_state = [&](size_t i, const char* what, T* v) {
+    std::fill_n(v, D * Bn * H, T(0));
+    if (!ctx.has_input(i)) return;
     const Tensor t = ref::promote(ctx.input(i));
     expect_shape(ctx, t, state_shape, what);
     for (int64_t d = 0; d < D; ++d)
       for (int64_t b = 0; b < Bn; ++b)
         for (int64_t h = 0; h < H; ++h) {
           const int64_t src = layout == 0 ? (d * Bn + b) * H + h : (b * D + d) * H + h;
-          v[size_t((d * Bn + b) * H + h)] = t.data<T>()[src];
+          v[(d * Bn + b) * H + h] = t.data<T>()[src];
         }
-    return v;
   };
-  std::vector<T> h0 = read_state(5, "initial_h");
-  std::vector<T> c0;
-  std::vector<T> peep(static_cast<size_t>(D * 3 * H), T(0));
+  read_state(5, "initial_h", h0);
+  std::fill_n(peep, D * 3 * H, T(0));
   if (cell == Cell::Lstm) {
-    c0 = read_state(6, "initial_c");
+    read_state(6, "initial_c", c0);
     if (ctx.has_input(7)) {
       expect_shape(ctx, ctx.input(7), {D, 3 * H}, "P");
-      peep = to_vec<T>(ctx.input(7));
+      copy_converted<T>(ctx.input(7), peep);
     }
   }
   const bool has_clip = ctx.has_attr("clip");
@@ -170,48 +274,42 @@ void run_recurrent(KernelContext& ctx, Cell cell, DType ct, DType orig) {
   auto clipped = [&](double v) { return has_clip ? std::max(-clip, std::min(clip, v)) : v; };
   const bool linear_before_reset = cell == Cell::Gru && ctx.attr_int("linear_before_reset", 0) != 0;
   const bool input_forget = cell == Cell::Lstm && ctx.attr_int("input_forget", 0) != 0;
-  std::vector<std::string> defaults = cell == Cell::Rnn   ? std::vector<std::string>{"Tanh"}
-                                      : cell == Cell::Gru ? std::vector<std::string>{"Sigmoid", "Tanh"}
-                                                          : std::vector<std::string>{"Sigmoid", "Tanh", "Tanh"};
-  const auto acts = parse_activations(ctx, defaults, D);
-  const size_t nact = defaults.size();
+  static const char* const kRnnDefaults[] = {"Tanh"};
+  static const char* const kGruDefaults[] = {"Sigmoid", "Tanh"};
+  static const char* const kLstmDefaults[] = {"Sigmoid", "Tanh", "Tanh"};
+  const char* const* defaults = cell == Cell::Rnn ? kRnnDefaults : cell == Cell::Gru ? kGruDefaults : kLstmDefaults;
+  const size_t nact = size_t(G == 4 ? 3 : G == 3 ? 2 : 1);
+  const Activations acts = parse_activations(ctx, defaults, nact, D);
 
-  // X as [S][B][I].
-  std::vector<T> xs(static_cast<size_t>(S * Bn * I));
   const T* xp = x.data<T>();
   for (int64_t t = 0; t < S; ++t)
     for (int64_t b = 0; b < Bn; ++b) {
       const T* src = xp + (layout == 0 ? (t * Bn + b) * I : (b * S + t) * I);
-      std::copy(src, src + I, xs.begin() + (t * Bn + b) * I);
+      std::copy(src, src + I, xs + (t * Bn + b) * I);
     }
 
-  std::vector<T> y(static_cast<size_t>(S * D * Bn * H), T(0));  // [S][D][B][H]
-  std::vector<T> yh(static_cast<size_t>(D * Bn * H)), yc(static_cast<size_t>(D * Bn * H));
-  std::vector<double> xw(static_cast<size_t>(GH)), rh(static_cast<size_t>(GH));
-  std::vector<T> hprev(static_cast<size_t>(Bn * H)), cprev(static_cast<size_t>(Bn * H));
-  std::vector<T> hnew(static_cast<size_t>(H)), cnew(static_cast<size_t>(H));
-  std::vector<double> rhprev(static_cast<size_t>(H));
+  std::fill_n(y, S * D * Bn * H, T(0));  // [S][D][B][H]
   const T* wp = w.data<T>();
   const T* rp = r.data<T>();
   for (int64_t d = 0; d < D; ++d) {
     const bool reverse = direction == "reverse" || d == 1;
     const T* W = wp + d * GH * I;
     const T* R = rp + d * GH * H;
-    const T* Wb = bias.data() + d * 2 * GH;
+    const T* Wb = bias + d * 2 * GH;
     const T* Rb = Wb + GH;
-    const T* P = peep.data() + d * 3 * H;
-    const Activation* f = acts.data() + size_t(d) * nact;
-    std::copy(h0.begin() + d * Bn * H, h0.begin() + (d + 1) * Bn * H, hprev.begin());
-    if (cell == Cell::Lstm) std::copy(c0.begin() + d * Bn * H, c0.begin() + (d + 1) * Bn * H, cprev.begin());
+    const T* P = peep + d * 3 * H;
+    const Activation* f = acts.f + size_t(d) * nact;
+    std::copy(h0 + d * Bn * H, h0 + (d + 1) * Bn * H, hprev);
+    if (cell == Cell::Lstm) std::copy(c0 + d * Bn * H, c0 + (d + 1) * Bn * H, cprev);
     for (int64_t s = 0; s < S; ++s) {
       for (int64_t b = 0; b < Bn; ++b) {
-        const int64_t len = lens[size_t(b)];
+        const int64_t len = lens[b];
         if (s >= len) continue;
         const int64_t t = reverse ? len - 1 - s : s;
-        const T* xt = xs.data() + (t * Bn + b) * I;
-        T* hp = hprev.data() + b * H;
-        T* cp = cprev.data() + b * H;
-        for (int64_t g = 0; g < GH; ++g) xw[size_t(g)] = dot(xt, W + g * I, I) + double(Wb[g]);
+        const T* xt = xs + (t * Bn + b) * I;
+        T* hp = hprev + b * H;
+        T* cp = cprev + b * H;
+        for (int64_t g = 0; g < GH; ++g) xw[g] = dot(xt, W + g * I, I) + double(Wb[g]);
         if (cell == Cell::Rnn) {
           for (int64_t h = 0; h < H; ++h)
             hnew[size_t(h)] = T(f[0](clipped(xw[size_t(h)] + dot(hp, R + h * H, H) + double(Rb[h]))));
@@ -227,8 +325,8 @@ void run_recurrent(KernelContext& ctx, Cell cell, DType ct, DType orig) {
           } else {
             for (int64_t k = 0; k < H; ++k) rhprev[size_t(k)] = rh[size_t(H + k)] * double(hp[k]);
             for (int64_t h = 0; h < H; ++h)
-              hnew[size_t(h)] = T(f[1](clipped(xw[size_t(2 * H + h)] + dot(rhprev.data(), Rh + h * H, H) +
-                                               double(Rb[2 * H + h]))));
+              hnew[size_t(h)] =
+                  T(f[1](clipped(xw[size_t(2 * H + h)] + dot(rhprev, Rh + h * H, H) + double(Rb[2 * H + h]))));
           }
           for (int64_t h = 0; h < H; ++h) {
             const double z = rh[size_t(h)];
@@ -240,45 +338,54 @@ void run_recurrent(KernelContext& ctx, Cell cell, DType ct, DType orig) {
           for (int64_t h = 0; h < H; ++h) {
             const double cprv = double(cp[h]);
             const double it = f[0](clipped(rh[size_t(h)] + double(P[h]) * cprv));
-            const double ft = input_forget ? 1.0 - it : f[0](clipped(rh[size_t(2 * H + h)] + double(P[2 * H + h]) * cprv));
+            const double ft =
+                input_forget ? 1.0 - it : f[0](clipped(rh[size_t(2 * H + h)] + double(P[2 * H + h]) * cprv));
             const double ctil = f[1](clipped(rh[size_t(3 * H + h)]));
             const double ct_ = ft * cprv + it * ctil;
             const double ot = f[0](clipped(rh[size_t(H + h)] + double(P[H + h]) * ct_));
             cnew[size_t(h)] = T(ct_);
             hnew[size_t(h)] = T(ot * f[2](ct_));
           }
-          std::copy(cnew.begin(), cnew.end(), cp);
+          std::copy(cnew, cnew + H, cp);
         }
-        std::copy(hnew.begin(), hnew.end(), hp);
-        std::copy(hnew.begin(), hnew.end(), y.begin() + ((t * D + d) * Bn + b) * H);
+        std::copy(hnew, hnew + H, hp);
+        std::copy(hnew, hnew + H, y + ((t * D + d) * Bn + b) * H);
       }
     }
-    std::copy(hprev.begin(), hprev.end(), yh.begin() + d * Bn * H);
-    if (cell == Cell::Lstm) std::copy(cprev.begin(), cprev.end(), yc.begin() + d * Bn * H);
+    std::copy(hprev, hprev + Bn * H, yh + d * Bn * H);
+    if (cell == Cell::Lstm) std::copy(cprev, cprev + Bn * H, yc + d * Bn * H);
   }
 
-  // Outputs, in the requested layout.
+  // Outputs, in the requested layout: in the Session's arena unless they need converting
+  // back to a 16-bit type.
+  const bool demote = ct != orig;
+  Tensor scratch_out;
+  auto output = [&](size_t o, const Shape& shape) -> Tensor& {
+    return demote ? scratch_out : ctx.allocate_output_uninitialized(o, ct, shape);
+  };
   if (ctx.num_outputs() > 0 && ctx.wants_output(0)) {
-    Tensor out(ct, layout == 0 ? Shape{S, D, Bn, H} : Shape{Bn, S, D, H});
+    if (demote) scratch_out = Tensor(ct, layout == 0 ? Shape{S, D, Bn, H} : Shape{Bn, S, D, H});
+    Tensor& out = output(0, layout == 0 ? Shape{S, D, Bn, H} : Shape{Bn, S, D, H});
     T* op = out.data<T>();
     for (int64_t t = 0; t < S; ++t)
       for (int64_t d = 0; d < D; ++d)
         for (int64_t b = 0; b < Bn; ++b) {
           const int64_t dst = layout == 0 ? ((t * D + d) * Bn + b) * H : ((b * S + t) * D + d) * H;
-          std::copy(y.begin() + ((t * D + d) * Bn + b) * H, y.begin() + ((t * D + d) * Bn + b + 1) * H, op + dst);
+          std::copy(y + ((t * D + d) * Bn + b) * H, y + ((t * D + d) * Bn + b + 1) * H, op + dst);
         }
-    ctx.set_output(0, ref::demote(out, orig));
+    if (demote) ctx.set_output(0, ref::demote(out, orig));
   }
-  auto emit_state = [&](size_t o, const std::vector<T>& v) {
+  auto emit_state = [&](size_t o, const T* v) {
     if (ctx.num_outputs() <= o || !ctx.wants_output(o)) return;
-    Tensor out(ct, state_shape);
+    if (demote) scratch_out = Tensor(ct, state_shape);
+    Tensor& out = output(o, state_shape);
     T* op = out.data<T>();
     for (int64_t d = 0; d < D; ++d)
       for (int64_t b = 0; b < Bn; ++b) {
         const int64_t dst = layout == 0 ? (d * Bn + b) * H : (b * D + d) * H;
-        std::copy(v.begin() + (d * Bn + b) * H, v.begin() + (d * Bn + b + 1) * H, op + dst);
+        std::copy(v + (d * Bn + b) * H, v + (d * Bn + b + 1) * H, op + dst);
       }
-    ctx.set_output(o, ref::demote(out, orig));
+    if (demote) ctx.set_output(o, ref::demote(out, orig));
   };
   emit_state(1, yh);
   if (cell == Cell::Lstm) emit_state(2, yc);

@@ -14,8 +14,8 @@ namespace pith {
 namespace {
 
 struct ResizeOptions {
-  std::string mode = "nearest";                  // nearest | linear | cubic
-  std::string ctm = "half_pixel";                // coordinate_transformation_mode
+  std::string mode = "nearest";                     // nearest | linear | cubic
+  std::string ctm = "half_pixel";                   // coordinate_transformation_mode
   std::string nearest_mode = "round_prefer_floor";  // ... | simple (Upsample, Resize-10)
   double cubic_a = -0.75;
   bool exclude_outside = false;
@@ -25,7 +25,7 @@ struct ResizeOptions {
 // Taps of one axis: for output index o, `k` (index, weight) pairs and an extrapolation flag.
 struct AxisTaps {
   int64_t k = 1;
-  std::vector<int64_t> index;
+  Shape index;
   std::vector<double> weight;
   std::vector<char> extrapolate;
   bool identity = false;
@@ -62,7 +62,7 @@ AxisTaps make_taps(const KernelContext& ctx, const ResizeOptions& opt, int64_t i
       x = (xr + 0.5) / scale;
     } else if (m == "tf_crop_and_resize") {
       x = len != 1 ? roi_start * double(in - 1) + xr * (roi_end - roi_start) * double(in - 1) / (len - 1)
-                  : 0.5 * (roi_start + roi_end) * double(in - 1);
+                   : 0.5 * (roi_start + roi_end) * double(in - 1);
       if (x < 0 || x > double(in - 1)) {
         t.extrapolate[size_t(o)] = 1;
         identity = false;
@@ -80,12 +80,18 @@ AxisTaps make_taps(const KernelContext& ctx, const ResizeOptions& opt, int64_t i
     if (opt.mode == "nearest") {
       int64_t n;
       const std::string& nm = opt.nearest_mode;
-      if (nm == "round_prefer_floor") n = r <= 0.5 ? fi : fi + 1;
-      else if (nm == "round_prefer_ceil") n = r < 0.5 ? fi : fi + 1;
-      else if (nm == "floor") n = fi;
-      else if (nm == "ceil") n = int64_t(std::ceil(x));
-      else if (nm == "simple") n = scale < 1 ? int64_t(std::ceil(x)) : int64_t(x);
-      else ctx.fail("unsupported nearest_mode '", nm, "'");
+      if (nm == "round_prefer_floor")
+        n = r <= 0.5 ? fi : fi + 1;
+      else if (nm == "round_prefer_ceil")
+        n = r < 0.5 ? fi : fi + 1;
+      else if (nm == "floor")
+        n = fi;
+      else if (nm == "ceil")
+        n = int64_t(std::ceil(x));
+      else if (nm == "simple")
+        n = scale < 1 ? int64_t(std::ceil(x)) : int64_t(x);
+      else
+        ctx.fail("unsupported nearest_mode '", nm, "'");
       idx[0] = clampi(n);
       w[0] = 1.0;
       if (idx[0] != o) identity = false;

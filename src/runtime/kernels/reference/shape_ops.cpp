@@ -12,8 +12,8 @@ namespace pith {
 namespace {
 
 // Reads a list of ints from input `i` (opset >= since) or attribute `attr` (older opsets).
-std::vector<int64_t> axes_of(const KernelContext& ctx, size_t input, const char* attr, int64_t since) {
-  if (ctx.opset() >= since) return ctx.has_input(input) ? ctx.input(input).to_int64_vector() : std::vector<int64_t>{};
+Shape axes_of(const KernelContext& ctx, size_t input, const char* attr, int64_t since) {
+  if (ctx.opset() >= since) return ctx.has_input(input) ? ctx.input(input).to_int64_vector() : Shape{};
   return ctx.attr_ints(attr);
 }
 
@@ -21,7 +21,7 @@ std::vector<int64_t> axes_of(const KernelContext& ctx, size_t input, const char*
 
 void kernel_reshape(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  std::vector<int64_t> want;
+  Shape want;
   if (ctx.opset() >= 5) {
     const Tensor& s = ctx.input(1);
     KERNEL_CHECK(ctx, s.rank() == 1, "the shape input must be 1-D, got shape ", shape_str(s.shape()));
@@ -75,9 +75,9 @@ void kernel_flatten(KernelContext& ctx) {
 
 void kernel_squeeze(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  std::vector<int64_t> axes = axes_of(ctx, 1, "axes", 13);
+  Shape axes = axes_of(ctx, 1, "axes", 13);
   const int64_t r = x.rank();
-  std::vector<bool> drop(size_t(r), false);
+  Shape drop(size_t(r), 0);  // per-axis flags, in place
   if (axes.empty()) {
     for (int64_t i = 0; i < r; ++i) drop[size_t(i)] = x.shape()[size_t(i)] == 1;
   } else {
@@ -98,10 +98,10 @@ void kernel_squeeze(KernelContext& ctx) {
 
 void kernel_unsqueeze(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  std::vector<int64_t> axes = axes_of(ctx, 1, "axes", 13);
+  Shape axes = axes_of(ctx, 1, "axes", 13);
   KERNEL_CHECK(ctx, !axes.empty(), "axes are required");
   const int64_t r = x.rank() + int64_t(axes.size());
-  std::vector<bool> added(size_t(r), false);
+  Shape added(size_t(r), 0);  // per-axis flags, in place
   for (int64_t a : axes) {
     KERNEL_CHECK(ctx, a >= -r && a < r, "axis ", a, " is out of range [", -r, ", ", r - 1, "] for output rank ", r);
     int64_t n = a < 0 ? a + r : a;
@@ -122,7 +122,7 @@ void kernel_shape(KernelContext& ctx) {
   if (end < 0) end += r;
   start = std::clamp<int64_t>(start, 0, r);
   end = std::clamp<int64_t>(end, 0, r);
-  std::vector<int64_t> dims;
+  Shape dims;
   for (int64_t i = start; i < end; ++i) dims.push_back(x.shape()[size_t(i)]);
   ctx.set_output(0, Tensor::from_vector<int64_t>(dims, {int64_t(dims.size())}));
 }

@@ -28,8 +28,7 @@ double scalar_double(const KernelContext& ctx, size_t i, const char* what) {
 DType output_datatype(const KernelContext& ctx) {
   const int64_t v = ctx.attr_int("output_datatype", 1);
   const DType dt = DType(int32_t(v));
-  KERNEL_CHECK(ctx, v > 0 && v <= 16 && dtype_is_storable(dt) && dt != DType::Bool,
-               "unsupported output_datatype ", v);
+  KERNEL_CHECK(ctx, v > 0 && v <= 16 && dtype_is_storable(dt) && dt != DType::Bool, "unsupported output_datatype ", v);
   return dt;
 }
 
@@ -78,9 +77,11 @@ void kernel_dft(KernelContext& ctx) {
   const Tensor x = cast_tensor(ctx.input(0), DType::Float64);
   const int64_t rank = x.rank();
   KERNEL_CHECK(ctx, rank >= 2 && (x.dim(-1) == 1 || x.dim(-1) == 2),
-               "input must have rank >= 2 with a last dimension of 1 (real) or 2 (complex), got ", shape_str(x.shape()));
+               "input must have rank >= 2 with a last dimension of 1 (real) or 2 (complex), got ",
+               shape_str(x.shape()));
   const int64_t axis = ctx.attr_int("axis", 1);
-  KERNEL_CHECK(ctx, axis >= -(rank - 1) && axis < rank - 1, "axis ", axis, " is out of range for signal rank ", rank - 1);
+  KERNEL_CHECK(ctx, axis >= -(rank - 1) && axis < rank - 1, "axis ", axis, " is out of range for signal rank ",
+               rank - 1);
   const int64_t ax = axis < 0 ? axis + rank - 1 : axis;
   const bool inverse = ctx.attr_int("inverse", 0) != 0;
   const bool onesided = ctx.attr_int("onesided", 0) != 0;
@@ -133,7 +134,8 @@ void kernel_stft(KernelContext& ctx) {
     KERNEL_CHECK(ctx, window.empty() || int64_t(window.size()) == flen, "window length ", window.size(),
                  " differs from frame_length ", flen);
   }
-  KERNEL_CHECK(ctx, flen >= 1 && flen <= (int64_t(1) << 24), "frame_length (or the window) must be given and in [1, 2^24]");
+  KERNEL_CHECK(ctx, flen >= 1 && flen <= (int64_t(1) << 24),
+               "frame_length (or the window) must be given and in [1, 2^24]");
   if (window.empty()) window.assign(static_cast<size_t>(flen), 1.0);
   const int64_t batch = x.dim(0), length = x.dim(1), cin = x.dim(2);
   KERNEL_CHECK(ctx, length >= flen, "signal length ", length, " is shorter than frame_length ", flen);
@@ -189,11 +191,12 @@ void kernel_melweightmatrix(KernelContext& ctx) {
   KERNEL_CHECK(ctx, mel_bins > 0 && dft_length > 0 && sample_rate > 0,
                "num_mel_bins, dft_length and sample_rate must be positive");
   KERNEL_CHECK(ctx, lower >= 0 && upper >= lower, "need 0 <= lower_edge_hertz <= upper_edge_hertz");
-  KERNEL_CHECK(ctx, mel_bins < (int64_t(1) << 20) && dft_length < (int64_t(1) << 30), "num_mel_bins or dft_length too large");
+  KERNEL_CHECK(ctx, mel_bins < (int64_t(1) << 20) && dft_length < (int64_t(1) << 30),
+               "num_mel_bins or dft_length too large");
   const int64_t spec_bins = dft_length / 2 + 1;
   const double low_mel = 2595 * std::log10(1 + lower / 700), high_mel = 2595 * std::log10(1 + upper / 700);
   const double mel_step = (high_mel - low_mel) / double(mel_bins + 2);
-  std::vector<int64_t> points(static_cast<size_t>(mel_bins + 2));
+  Shape points(static_cast<size_t>(mel_bins + 2));
   for (int64_t i = 0; i < mel_bins + 2; ++i) {
     const double hz = 700 * (std::pow(10.0, (double(i) * mel_step + low_mel) / 2595) - 1);
     const double bin = std::floor(double(dft_length + 1) * hz / double(sample_rate));

@@ -99,7 +99,7 @@ void kernel_hardmax(KernelContext& ctx) {
     using T = typename decltype(tag)::type;
     const T* in = x.data<T>();
     T* out = y.data<T>();
-    std::vector<int64_t> best(size_t(v.inner));
+    Shape best(size_t(v.inner));
     for (int64_t o = 0; o < v.outer; ++o) {
       const int64_t base = o * v.len * v.inner;
       if (v.len == 0) continue;
@@ -130,8 +130,8 @@ Reduction parse_reduction(const KernelContext& ctx) {
 // Negative log-likelihood of log-probabilities `logp` ([N, C, D] flattened) at the
 // target classes ([N, D]); sets output 0.
 template <typename T>
-void nll_loss(KernelContext& ctx, const T* logp, const Shape& in_shape, const Tensor& target,
-              const Tensor& weight, DType orig) {
+void nll_loss(KernelContext& ctx, const T* logp, const Shape& in_shape, const Tensor& target, const Tensor& weight,
+              DType orig) {
   const int64_t rank = int64_t(in_shape.size());
   const int64_t N = in_shape[0], C = in_shape[1];
   int64_t D = 1;
@@ -150,8 +150,8 @@ void nll_loss(KernelContext& ctx, const T* logp, const Shape& in_shape, const Te
       const int64_t t = target.as_int64(n * D + d);
       double l = 0, wt = 0;
       if (!(has_ignore && t == ignore)) {
-        KERNEL_CHECK(ctx, t >= 0 && t < C, "target class ", t, " at index ", n * D + d, " is out of range [0, ",
-                     C, ")");
+        KERNEL_CHECK(ctx, t >= 0 && t < C, "target class ", t, " at index ", n * D + d, " is out of range [0, ", C,
+                     ")");
         wt = w ? double(w[t]) : 1.0;
         l = -double(logp[(n * C + t) * D + d]) * wt;
       }
@@ -168,8 +168,7 @@ void nll_loss(KernelContext& ctx, const T* logp, const Shape& in_shape, const Te
 // Checks the shapes and types shared by both losses; returns the promoted weight.
 Tensor check_loss_inputs(const KernelContext& ctx, const Tensor& input, const Tensor& target) {
   const Shape& s = input.shape();
-  KERNEL_CHECK(ctx, dtype_is_float(input.dtype()), "expected a floating-point input, got ",
-               dtype_name(input.dtype()));
+  KERNEL_CHECK(ctx, dtype_is_float(input.dtype()), "expected a floating-point input, got ", dtype_name(input.dtype()));
   KERNEL_CHECK(ctx, s.size() >= 2, "input must have shape [N, C, ...], got ", shape_str(s));
   KERNEL_CHECK(ctx, target.dtype() == DType::Int32 || target.dtype() == DType::Int64,
                "target must be int32 or int64, got ", dtype_name(target.dtype()));
@@ -181,8 +180,7 @@ Tensor check_loss_inputs(const KernelContext& ctx, const Tensor& input, const Te
   const Tensor& w = ctx.input(2);
   KERNEL_CHECK(ctx, w.dtype() == input.dtype(), "weight type ", dtype_name(w.dtype()), " differs from input type ",
                dtype_name(input.dtype()));
-  KERNEL_CHECK(ctx, w.shape() == Shape{s[1]}, "weight must have shape [C] = [", s[1], "], got ",
-               shape_str(w.shape()));
+  KERNEL_CHECK(ctx, w.shape() == Shape{s[1]}, "weight must have shape [C] = [", s[1], "], got ", shape_str(w.shape()));
   return ref::promote(w);
 }
 

@@ -27,7 +27,8 @@ void kernel_top_k(KernelContext& ctx) {
     k = ctx.attr_int("k", 0);
   }
   const int64_t n = x.shape()[size_t(axis)];
-  KERNEL_CHECK(ctx, k >= 0 && k <= n, "k = ", k, " must be in [0, ", n, "] (axis ", axis, " of ", shape_str(x.shape()), ")");
+  KERNEL_CHECK(ctx, k >= 0 && k <= n, "k = ", k, " must be in [0, ", n, "] (axis ", axis, " of ", shape_str(x.shape()),
+               ")");
   const bool largest = ctx.attr_int("largest", 1) != 0;
   Shape out_shape = x.shape();
   out_shape[size_t(axis)] = k;
@@ -41,7 +42,7 @@ void kernel_top_k(KernelContext& ctx) {
     using T = typename decltype(tag)::type;
     const T* p = x.data<T>();
     T* ov = values.data<T>();
-    std::vector<int64_t> order(static_cast<size_t>(n));
+    Shape order(static_cast<size_t>(n));
     std::vector<T> row(static_cast<size_t>(n));
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t i = 0; i < inner; ++i) {
@@ -80,9 +81,9 @@ void kernel_unique(KernelContext& ctx) {
   for (int64_t d = 0; d < axis; ++d) outer *= xflat.shape()[size_t(d)];
   for (int64_t d = axis + 1; d < r; ++d) inner *= xflat.shape()[size_t(d)];
 
-  std::vector<int64_t> order(static_cast<size_t>(n));
+  Shape order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), int64_t(0));
-  std::vector<int64_t> group(static_cast<size_t>(n));  // group id of each unit, in sorted order of groups
+  Shape group(static_cast<size_t>(n));  // group id of each unit, in sorted order of groups
   int64_t groups = 0;
   ref::dispatch_all(ctx, xc.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -103,25 +104,26 @@ void kernel_unique(KernelContext& ctx) {
     }
   });
   // first occurrence and count per group (sorted order)
-  std::vector<int64_t> first(size_t(groups), -1), count(size_t(groups), 0);
+  Shape first(size_t(groups), -1), count(size_t(groups), 0);
   for (int64_t u = 0; u < n; ++u) {
     const int64_t g = group[size_t(u)];
     if (first[size_t(g)] < 0) first[size_t(g)] = u;
     ++count[size_t(g)];
   }
   // output position of each group
-  std::vector<int64_t> pos(static_cast<size_t>(groups));
+  Shape pos(static_cast<size_t>(groups));
   std::iota(pos.begin(), pos.end(), int64_t(0));
   if (!sorted) {
-    std::vector<int64_t> by_first(static_cast<size_t>(groups));
+    Shape by_first(static_cast<size_t>(groups));
     std::iota(by_first.begin(), by_first.end(), int64_t(0));
-    std::sort(by_first.begin(), by_first.end(), [&](int64_t a, int64_t b) { return first[size_t(a)] < first[size_t(b)]; });
+    std::sort(by_first.begin(), by_first.end(),
+              [&](int64_t a, int64_t b) { return first[size_t(a)] < first[size_t(b)]; });
     for (int64_t j = 0; j < groups; ++j) pos[size_t(by_first[size_t(j)])] = j;
   }
   Shape y_shape = xflat.shape();
   y_shape[size_t(axis)] = groups;
   Tensor& y = ctx.allocate_output(0, x0.dtype(), y_shape);
-  std::vector<int64_t> out_first(static_cast<size_t>(groups)), out_count(static_cast<size_t>(groups)), inverse(static_cast<size_t>(n));
+  Shape out_first(static_cast<size_t>(groups)), out_count(static_cast<size_t>(groups)), inverse(static_cast<size_t>(n));
   for (int64_t g = 0; g < groups; ++g) {
     out_first[size_t(pos[size_t(g)])] = first[size_t(g)];
     out_count[size_t(pos[size_t(g)])] = count[size_t(g)];

@@ -11,35 +11,34 @@
 namespace pith::ref {
 
 struct Window {
-  std::vector<int64_t> kernel, strides, dilations, pad_begin, pad_end, out;
+  Shape kernel, strides, dilations, pad_begin, pad_end, out;
 };
 
 // Reads an ints attribute of exactly `n` values (or `fallback` repeated n times when absent);
 // every value must be >= `min_value`.
-inline std::vector<int64_t> spatial_attr(const KernelContext& ctx, const char* name, size_t n, int64_t fallback,
-                                         int64_t min_value) {
-  std::vector<int64_t> v = ctx.attr_ints(name, std::vector<int64_t>(n, fallback));
+inline Shape spatial_attr(const KernelContext& ctx, const char* name, size_t n, int64_t fallback, int64_t min_value) {
+  Shape v = ctx.attr_ints(name, Shape(n, fallback));
   KERNEL_CHECK(ctx, v.size() == n, "attribute ", name, " has ", v.size(), " values, expected ", n);
-  for (int64_t x : v) KERNEL_CHECK(ctx, x >= min_value, "attribute ", name, " has value ", x, ", expected >= ", min_value);
+  for (int64_t x : v)
+    KERNEL_CHECK(ctx, x >= min_value, "attribute ", name, " has value ", x, ", expected >= ", min_value);
   return v;
 }
 
 // Fills strides/dilations/pads and the output size for a forward window op (Conv, pools)
 // over input spatial dims `in`; `w.kernel` must be set. ceil_mode rounds the output size
 // up (a last window must still start inside the input or left padding).
-inline void forward_window(const KernelContext& ctx, const std::vector<int64_t>& in, Window& w, bool use_dilations,
-                           bool ceil_mode) {
+inline void forward_window(const KernelContext& ctx, const Shape& in, Window& w, bool use_dilations, bool ceil_mode) {
   const size_t n = in.size();
   KERNEL_CHECK(ctx, w.kernel.size() == n, "kernel_shape has ", w.kernel.size(), " values, expected ", n);
   for (int64_t k : w.kernel) KERNEL_CHECK(ctx, k >= 1, "kernel_shape values must be >= 1, got ", k);
   w.strides = spatial_attr(ctx, "strides", n, 1, 1);
-  w.dilations = use_dilations ? spatial_attr(ctx, "dilations", n, 1, 1) : std::vector<int64_t>(n, 1);
+  w.dilations = use_dilations ? spatial_attr(ctx, "dilations", n, 1, 1) : Shape(n, 1);
   const std::string auto_pad = ctx.attr_string("auto_pad", "NOTSET");
   w.pad_begin.assign(n, 0);
   w.pad_end.assign(n, 0);
   w.out.assign(n, 0);
   if (auto_pad == "NOTSET" || auto_pad.empty()) {
-    std::vector<int64_t> pads = spatial_attr(ctx, "pads", 2 * n, 0, 0);
+    Shape pads = spatial_attr(ctx, "pads", 2 * n, 0, 0);
     for (size_t i = 0; i < n; ++i) {
       w.pad_begin[i] = pads[i];
       w.pad_end[i] = pads[i + n];

@@ -33,7 +33,7 @@ inline bool read_conv2d_shape(KernelContext& ctx, const Shape& x, const Shape& w
   s.KW = w[3];
   s.group = ctx.attr_int("group", 1);
   if (s.group < 1 || s.C != w[1] * s.group || s.M % s.group != 0) return false;
-  if (ctx.has_attr("kernel_shape") && ctx.attr_ints("kernel_shape") != std::vector<int64_t>{s.KH, s.KW}) return false;
+  if (ctx.has_attr("kernel_shape") && ctx.attr_ints("kernel_shape") != Shape{s.KH, s.KW}) return false;
   ref::Window win;
   win.kernel = {s.KH, s.KW};
   ref::forward_window(ctx, {s.H, s.W}, win, true, false);

@@ -292,7 +292,7 @@ bool windowed_pool(KernelContext& ctx, bool is_max) {
   const bool dil = is_max || ctx.opset() >= 18 || ctx.has_attr("dilations");
   ref::Window w;
   w.kernel = ctx.attr_ints("kernel_shape");
-  std::vector<int64_t> in{x.dim(2), x.dim(3)};
+  Shape in{x.dim(2), x.dim(3)};
   ref::forward_window(ctx, in, w, dil, ctx.attr_int("ceil_mode", 0) != 0);
   simd::Pool2D g;
   g.H = in[0];

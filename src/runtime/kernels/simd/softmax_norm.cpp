@@ -243,7 +243,7 @@ bool layernorm_fast(KernelContext& ctx) {
 bool reduce_mean_fast(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   if (x.dtype() != DType::Float32) return false;
-  std::vector<int64_t> axes;
+  Shape axes;
   if (ctx.opset() >= 18) {
     if (ctx.has_input(1)) axes = ctx.input(1).to_int64_vector();
   } else {
@@ -252,7 +252,7 @@ bool reduce_mean_fast(KernelContext& ctx) {
   if (axes.empty() && ctx.attr_int("noop_with_empty_axes", 0) != 0) return false;
   const bool keepdims = ctx.attr_int("keepdims", 1) != 0;
   const int64_t r = x.rank();
-  std::vector<bool> red(size_t(r), axes.empty());
+  Shape red(size_t(r), axes.empty() ? 1 : 0);  // per-axis flags, in place
   for (int64_t a : axes) {
     if (a < -r || a >= r) return false;
     red[size_t(a < 0 ? a + r : a)] = true;
