@@ -1,6 +1,7 @@
 #include "onnx/import.h"
 
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
@@ -179,7 +180,8 @@ ValueInfo convert_value_info(const onnx::ValueInfoProto& v) {
   return info;
 }
 
-Graph convert_graph(const onnx::GraphProto& gp, const Context& ctx, bool top_level);
+Graph convert_graph(const onnx::GraphProto& gp, const Context& ctx, bool top_level,
+                    onnx::GraphProto* consume = nullptr);
 
 Attribute convert_attribute(const onnx::AttributeProto& a, const Context& ctx, const std::string& where) {
   Attribute out;
@@ -242,15 +244,30 @@ Tensor constant_value(const Node& node) {
        ": Constant without a supported value attribute (sparse and string constants are not supported)");
 }
 
-Graph convert_graph(const onnx::GraphProto& gp, const Context& ctx, bool top_level) {
+// Frees a converted initializer's bytes (clearing a protobuf field keeps its capacity).
+void release_tensor_data(onnx::TensorProto& t) {
+  std::string().swap(*t.mutable_raw_data());
+  google::protobuf::RepeatedField<float>().Swap(t.mutable_float_data());
+  google::protobuf::RepeatedField<int32_t>().Swap(t.mutable_int32_data());
+  google::protobuf::RepeatedField<int64_t>().Swap(t.mutable_int64_data());
+  google::protobuf::RepeatedField<double>().Swap(t.mutable_double_data());
+  google::protobuf::RepeatedField<uint64_t>().Swap(t.mutable_uint64_data());
+}
+
+// With `consume` (the same graph, owned by the caller), each initializer's bytes are freed
+// once converted, so that the weights are never held twice (the peak memory of loading a
+// model is then about its size, not twice it).
+Graph convert_graph(const onnx::GraphProto& gp, const Context& ctx, bool top_level, onnx::GraphProto* consume) {
   Graph g;
   g.name = gp.name();
   g.opset = ctx.opset;
   g.domain_opsets = ctx.domain_opsets;
   std::string where = ctx.source + (top_level ? "" : " (subgraph '" + gp.name() + "')");
-  for (auto& t : gp.initializer()) {
+  for (int i = 0; i < gp.initializer_size(); ++i) {
+    const onnx::TensorProto& t = gp.initializer(i);
     PITH_CHECK(!t.name().empty(), where, ": an initializer has no name");
     g.initializers[t.name()] = convert_tensor(t, ctx.base_dir, where + ": initializer");
+    if (consume) release_tensor_data(*consume->mutable_initializer(i));
   }
   PITH_CHECK(gp.sparse_initializer_size() == 0, where, ": sparse initializers are not supported");
   for (auto& v : gp.input()) {
@@ -305,15 +322,9 @@ Graph convert_graph(const onnx::GraphProto& gp, const Context& ctx, bool top_lev
   return g;
 }
 
-}  // namespace
-
-Graph import_bytes(const std::string& bytes, const std::string& source, const std::string& base_dir,
+// Converts a parsed model, freeing its initializers' bytes as they are converted.
+Graph import_model(onnx::ModelProto& model, const std::string& source, const std::string& base_dir,
                    const ImportOptions& options) {
-  onnx::ModelProto model;
-  PITH_CHECK(!bytes.empty(), source, ": file is empty, not an ONNX model");
-  PITH_CHECK(
-      parse_message(model, bytes), source,
-      ": not a valid ONNX model (the protobuf could not be parsed; is the file truncated or of another format?)");
   PITH_CHECK(model.has_graph(), source, ": not a valid ONNX model (no graph)");
   PITH_CHECK(model.ir_version() > 0, source, ": not a valid ONNX model (no ir_version)");
   Context ctx;
@@ -334,7 +345,7 @@ Graph import_bytes(const std::string& bytes, const std::string& source, const st
       // Inference is best effort: shapes are resolved at run time anyway.
     }
   }
-  Graph g = convert_graph(model.graph(), ctx, true);
+  Graph g = convert_graph(model.graph(), ctx, true, model.mutable_graph());
   try {
     verify_and_sort(g);
   } catch (const Error& e) {
@@ -343,11 +354,39 @@ Graph import_bytes(const std::string& bytes, const std::string& source, const st
   return g;
 }
 
+constexpr const char* kUnparsable =
+    ": not a valid ONNX model (the protobuf could not be parsed; is the file truncated or of another format?)";
+
+}  // namespace
+
+Graph import_bytes(const std::string& bytes, const std::string& source, const std::string& base_dir,
+                   const ImportOptions& options) {
+  onnx::ModelProto model;
+  PITH_CHECK(!bytes.empty(), source, ": file is empty, not an ONNX model");
+  PITH_CHECK(parse_message(model, bytes), source, kUnparsable);
+  return import_model(model, source, base_dir, options);
+}
+
 Graph import_file(const std::string& path, const ImportOptions& options) {
   PITH_CHECK(std::filesystem::exists(path), path, ": no such file");
-  std::string bytes = read_file(path);
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
+  PITH_CHECK(f, path, ": cannot open file");
+  const std::streamoff size = f.tellg();
+  PITH_CHECK(size >= 0 && std::filesystem::is_regular_file(path), path, ": cannot read file");
+  PITH_CHECK(size > 0, path, ": file is empty, not an ONNX model");
+  f.seekg(0);
+  // Parsed from the stream: the file's bytes are never held beside the parsed model.
+  onnx::ModelProto model;
+  {
+    google::protobuf::io::IstreamInputStream raw(&f);
+    google::protobuf::io::CodedInputStream coded(&raw);
+    coded.SetTotalBytesLimit(INT32_MAX);
+    const bool parsed = model.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
+    PITH_CHECK(!f.bad(), path, ": cannot read file");
+    PITH_CHECK(parsed, path, kUnparsable);
+  }
   std::string dir = std::filesystem::path(path).parent_path().string();
-  return import_bytes(bytes, path, dir.empty() ? "." : dir, options);
+  return import_model(model, path, dir.empty() ? "." : dir, options);
 }
 
 Tensor read_tensor_file(const std::string& path) {
