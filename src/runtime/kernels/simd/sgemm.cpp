@@ -249,28 +249,12 @@ void SgemmPacked(int64_t M, int64_t N, int64_t K, const float* pa, const float* 
   }
 }
 
-// The same with B read in place (row stride ldb); N must be a multiple of NR.
-void SgemmDirectB(int64_t M, int64_t N, int64_t K, const float* pa, const float* b, int64_t ldb, float* C, int64_t ldc,
-                  const GemmEpilogue& ep) {
-  const int64_t nr = NR();
-  for (int64_t k0 = 0; k0 < K || k0 == 0; k0 += kKC) {
-    const int64_t kc = std::min(kKC, K - k0);
-    const bool accumulate = k0 > 0, last = k0 + kc >= K;
-    for (int64_t m = 0; m < M; m += kMR) {
-      const int64_t rows = std::min<int64_t>(kMR, M - m);
-      const float* a = pa + m * K + k0 * kMR;
-      for (int64_t n = 0; n + nr <= N; n += nr) {
-        TileRows(kc, a, {b + k0 * ldb + n, ldb, nullptr}, C + m * ldc + n, ldc, rows, nr, m, n, ep, accumulate, last);
-      }
-    }
-    if (K == 0) break;
-  }
-}
-
-// The same with B's rows where a table says: B[k][n] = b[offsets[k] + n]. A last partial
-// tile reads whole vectors (the lanes past N are computed and dropped).
-void SgemmOffsetB(int64_t M, int64_t N, int64_t K, const float* pa, const float* b, const int64_t* offsets, float* C,
-                  int64_t ldc, const GemmEpilogue& ep) {
+// The same with B read where it lies: its row k at b + k * ldb, or (kOffsets) at
+// b + offsets[k]. A last partial tile reads whole vectors (the lanes past N are computed
+// and dropped).
+template <bool kOffsets>
+void SgemmInPlaceB(int64_t M, int64_t N, int64_t K, const float* pa, const float* b, int64_t ldb,
+                   const int64_t* offsets, float* C, int64_t ldc, const GemmEpilogue& ep) {
   const int64_t nr = NR();
   for (int64_t k0 = 0; k0 < K || k0 == 0; k0 += kKC) {
     const int64_t kc = std::min(kKC, K - k0);
@@ -279,12 +263,24 @@ void SgemmOffsetB(int64_t M, int64_t N, int64_t K, const float* pa, const float*
       const int64_t rows = std::min<int64_t>(kMR, M - m);
       const float* a = pa + m * K + k0 * kMR;
       for (int64_t n = 0; n < N; n += nr) {
-        TileRows<true>(kc, a, {b + n, 0, offsets + k0}, C + m * ldc + n, ldc, rows, std::min(nr, N - n), m, n, ep,
-                       accumulate, last);
+        const BRows brows = kOffsets ? BRows{b + n, 0, offsets + k0} : BRows{b + k0 * ldb + n, ldb, nullptr};
+        TileRows<kOffsets>(kc, a, brows, C + m * ldc + n, ldc, rows, std::min(nr, N - n), m, n, ep, accumulate, last);
       }
     }
     if (K == 0) break;
   }
+}
+
+// B's rows ldb floats apart; N must be a multiple of NR.
+void SgemmDirectB(int64_t M, int64_t N, int64_t K, const float* pa, const float* b, int64_t ldb, float* C, int64_t ldc,
+                  const GemmEpilogue& ep) {
+  SgemmInPlaceB<false>(M, N, K, pa, b, ldb, nullptr, C, ldc, ep);
+}
+
+// B's rows where a table says: B[k][n] = b[offsets[k] + n].
+void SgemmOffsetB(int64_t M, int64_t N, int64_t K, const float* pa, const float* b, const int64_t* offsets, float* C,
+                  int64_t ldc, const GemmEpilogue& ep) {
+  SgemmInPlaceB<true>(M, N, K, pa, b, 0, offsets, C, ldc, ep);
 }
 
 // y[n] = dot(W[n, 0..K), x) + bias[n], activation; rows [n0, n1). Four rows at a time
