@@ -65,6 +65,29 @@ class ThreadPool {
     check_run_control(control_);
   }
 
+  // Calls fn() once on each thread of the pool, the caller's included (to size per-thread
+  // buffers, say). Each thread holds its call until every thread has made one, so no
+  // thread makes two.
+  template <typename F>
+  void on_every_thread(F&& fn) {
+    const int n = threads();
+    if (n == 1) {
+      fn();
+      return;
+    }
+    std::atomic<int> arrived{0};
+    const RunControl* control = control_;
+    control_ = nullptr;  // not interruptible: every thread must arrive
+    parallel_for(n, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        fn();
+        arrived.fetch_add(1, std::memory_order_acq_rel);
+        while (arrived.load(std::memory_order_acquire) < n) std::this_thread::yield();
+      }
+    });
+    control_ = control;
+  }
+
   // The run that parallel loops belong to from now on (nullptr: none). Set by the
   // thread that calls parallel_for, between loops.
   void set_control(const RunControl* control) { control_ = control && control->active() ? control : nullptr; }

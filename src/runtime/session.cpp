@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "ir/verify.h"
+#include "runtime/kernels/simd/scratch.h"
 #include "runtime/memory/planner.h"
 
 namespace pith {
@@ -488,6 +489,12 @@ void Session::run_checked(const std::vector<Tensor>& inputs, std::vector<Tensor>
     throw;
   }
   pool_->set_control(nullptr);
+  // A kernel's per-thread scratch that grew on one thread this run is grown on every
+  // thread: which thread takes which tile varies, and a later run must not allocate.
+  if (simd::thread_scratch_growths() != scratch_growths_) {
+    pool_->on_every_thread([] { simd::reserve_thread_scratch(); });
+    scratch_growths_ = simd::thread_scratch_growths();
+  }
   arena_->finish_run();
   stats_.arena_bytes = arena_->arena_bytes;
   stats_.arena_lower_bound = arena_->lower_bound;

@@ -91,6 +91,7 @@ class Session {
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<Arena> arena_;
   std::map<const Graph*, std::unique_ptr<Plan>> plans_;
+  uint64_t scratch_growths_ = 0;  // simd::thread_scratch_growths() after the last run's reserve
 };
 
 }  // namespace pith

@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <numeric>
 #include <thread>
+#include <vector>
 
 namespace pith {
 
@@ -86,6 +89,26 @@ TEST(ThreadPool, ExpiredControlSkipsTheRestAndThrows) {
     done = 0;
     pool.parallel_for(1000, 1, [&](int64_t b, int64_t e) { done += e - b; });
     EXPECT_EQ(done.load(), 1000);
+  }
+}
+
+// on_every_thread runs its function once on each thread: as many distinct threads as
+// the pool has, the caller's among them, every time.
+TEST(ThreadPool, OnEveryThreadRunsOncePerThread) {
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    for (int round = 0; round < 20; ++round) {
+      std::mutex m;
+      std::vector<std::thread::id> ids;
+      pool.on_every_thread([&] {
+        std::lock_guard<std::mutex> lock(m);
+        ids.push_back(std::this_thread::get_id());
+      });
+      ASSERT_EQ(int(ids.size()), threads);
+      std::sort(ids.begin(), ids.end());
+      EXPECT_EQ(std::unique(ids.begin(), ids.end()), ids.end()) << threads << " threads, round " << round;
+      EXPECT_NE(std::find(ids.begin(), ids.end(), std::this_thread::get_id()), ids.end());
+    }
   }
 }
 

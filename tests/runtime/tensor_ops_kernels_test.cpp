@@ -134,8 +134,11 @@ TEST(TensorOpsData, CumSumRangeTrilu) {
   Tensor r =
       OpRunner("Range", {Tensor::scalar<int32_t>(10), Tensor::scalar<int32_t>(4), Tensor::scalar<int32_t>(-3)}).go();
   EXPECT_EQ(ints(r), (std::vector<int64_t>{10, 7}));
-  expect_error([&] { OpRunner("Range", {Tensor::scalar<float>(0), Tensor::scalar<float>(1), Tensor::scalar<float>(0)}).run(); },
-               {"delta"});
+  expect_error(
+      [&] {
+        OpRunner("Range", {Tensor::scalar<float>(0), Tensor::scalar<float>(1), Tensor::scalar<float>(0)}).run();
+      },
+      {"delta"});
   Tensor m = f32({1, 2, 3, 4, 5, 6, 7, 8, 9}, {3, 3});
   EXPECT_EQ(floats(OpRunner("Trilu", {m, Tensor::scalar<int64_t>(-1)}).i("upper", 0).go()),
             (std::vector<float>{0, 0, 0, 4, 0, 0, 7, 8, 0}));
@@ -149,8 +152,11 @@ TEST(TensorOpsIndex, GatherWrapsNegativeAndRejectsOutOfRange) {
   EXPECT_EQ(floats(y), (std::vector<float>{5, 6, 1, 2}));
   expect_error([&] { OpRunner("Gather", {data, i64v({3})}).run(); }, {"index 3", "[-3, 2]"});
   expect_error([&] { OpRunner("Gather", {data, i64v({-4})}).run(); }, {"index -4", "[-3, 2]"});
-  expect_error([&] { OpRunner("GatherElements", {data, i64({0, 2}, {1, 2})}).i("axis", 1).run(); },
-               {"index 2", "[-2, 1]"});
+  expect_error(
+      [&] {
+        OpRunner("GatherElements", {data, i64({0, 2}, {1, 2})}).i("axis", 1).run();
+      },
+      {"index 2", "[-2, 1]"});
 }
 
 TEST(TensorOpsIndex, GatherNDBatchDims) {
@@ -163,15 +169,11 @@ TEST(TensorOpsIndex, GatherNDBatchDims) {
 
 TEST(TensorOpsIndex, ScatterReductionsAndErrors) {
   Tensor data = f32({1, 1, 1}, {3});
-  Tensor y = OpRunner("ScatterElements", {data, i64v({0, 0, -1}), f32({2, 3, 4}, {3})}, 16)
-                 .s("reduction", "add")
-                 .go();
+  Tensor y = OpRunner("ScatterElements", {data, i64v({0, 0, -1}), f32({2, 3, 4}, {3})}, 16).s("reduction", "add").go();
   EXPECT_EQ(floats(y), (std::vector<float>{6, 1, 5}));
   expect_error([&] { OpRunner("ScatterElements", {data, i64v({3}), f32({1}, {1})}).run(); }, {"index 3", "[-3, 2]"});
   expect_error([&] { OpRunner("Scatter", {data, i64v({-4}), f32({1}, {1})}, 9).run(); }, {"index -4"});
-  Tensor m = OpRunner("ScatterND", {data, i64({1, 1}, {2, 1}), f32({2, 5}, {2})}, 16)
-                 .s("reduction", "mul")
-                 .go();
+  Tensor m = OpRunner("ScatterND", {data, i64({1, 1}, {2, 1}), f32({2, 5}, {2})}, 16).s("reduction", "mul").go();
   EXPECT_EQ(floats(m), (std::vector<float>{1, 10, 1}));
   expect_error([&] { OpRunner("ScatterND", {data, i64({7}, {1, 1}), f32({2}, {1})}).run(); }, {"index 7", "[-3, 2]"});
 }
@@ -278,6 +280,26 @@ TEST(TensorOpsControl, LoopCarriesValuesAndStacksScanOutputs) {
 TEST(TensorOpsControl, LoopRejectsMismatchedBody) {
   Session s(loop_graph(true));
   expect_error([&] { s.run({{"M", Tensor::scalar<int64_t>(2)}, {"x", f32({1}, {1})}}); }, {"Loop", "body"});
+}
+
+// Session::run with inputs by position: the same outputs as by name, written into the
+// caller's vector (reused run after run), and the same checks: a wrong input count,
+// type or shape is an error that names it, and the Session stays usable.
+TEST(TensorOpsControl, PositionalRunMatchesNamedRunAndChecksInputs) {
+  Session s(loop_graph(false));
+  const Tensor m = Tensor::scalar<int64_t>(3), x = f32({1}, {1});
+  auto named = s.run({{"M", m}, {"x", x}});
+  std::vector<Tensor> out;
+  for (int i = 0; i < 2; ++i) {
+    s.run({m, x}, out);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].shape(), named[0].shape());
+    EXPECT_EQ(ints(out[1]), ints(named[1]));
+  }
+  expect_error([&] { s.run({m}, out); }, {"expected 2 inputs, got 1"});
+  expect_error([&] { s.run({x, x}, out); }, {"input 'M'", "element type"});
+  s.run({m, x}, out);
+  EXPECT_EQ(ints(out[1]), (std::vector<int64_t>{1, 2, 4}));
 }
 
 TEST(TensorOpsControl, IfRunsTheChosenBranchWithOuterScope) {
