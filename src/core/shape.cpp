@@ -1,5 +1,8 @@
 #include "core/shape.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include "core/error.h"
 
 namespace pith {
@@ -8,6 +11,51 @@ int64_t shape_numel(const Shape& s) {
   int64_t n = 1;
   for (int64_t d : s) n *= d;
   return n;
+}
+
+void Shape::reserve(size_t n) {
+  if (n <= capacity()) return;
+  int64_t* grown = new int64_t[n];
+  if (size_) std::memcpy(grown, data(), size_ * sizeof(int64_t));
+  delete[] heap_;
+  heap_ = grown;
+  capacity_ = n;
+}
+
+void Shape::resize(size_t n, int64_t value) {
+  if (n > capacity()) reserve(std::max(n, 2 * capacity()));
+  for (size_t i = size_; i < n; ++i) data()[i] = value;
+  size_ = n;
+}
+
+void Shape::assign_n(const int64_t* p, size_t n) {
+  size_ = 0;
+  reserve(n);
+  if (n) std::memcpy(data(), p, n * sizeof(int64_t));
+  size_ = n;
+}
+
+Shape::iterator Shape::insert(const_iterator pos, size_t n, int64_t v) {
+  const size_t at = size_t(pos - begin()), old = size_;
+  resize(old + n);
+  std::copy_backward(data() + at, data() + old, data() + old + n);
+  std::fill_n(data() + at, n, v);
+  return data() + at;
+}
+
+Shape::iterator Shape::insert_n(const_iterator pos, const int64_t* p, size_t n) {
+  const size_t at = size_t(pos - begin()), old = size_;
+  resize(old + n);
+  std::copy_backward(data() + at, data() + old, data() + old + n);
+  std::copy_n(p, n, data() + at);
+  return data() + at;
+}
+
+Shape::iterator Shape::erase(const_iterator first, const_iterator last) {
+  const size_t at = size_t(first - begin()), n = size_t(last - first);
+  std::copy(begin() + at + n, end(), begin() + at);
+  size_ -= n;
+  return data() + at;
 }
 
 int64_t& Shape::at(size_t i) {

@@ -34,29 +34,30 @@ class Shape {
   static constexpr size_t kInline = 8;
 
   Shape() noexcept = default;
-  Shape(std::initializer_list<int64_t> dims) { assign(dims.begin(), dims.end()); }
+  Shape(std::initializer_list<int64_t> dims) { assign_n(dims.begin(), dims.size()); }
   explicit Shape(size_t n, int64_t value = 0) { assign(n, value); }
   template <typename It, typename = std::enable_if_t<!std::is_integral_v<It>>>
   Shape(It first, It last) {
     assign(first, last);
   }
-  Shape(const std::vector<int64_t>& dims) { assign(dims.begin(), dims.end()); }  // NOLINT: implicit by design
-  Shape(const Shape& other) { assign(other.begin(), other.end()); }
+  Shape(const std::vector<int64_t>& dims) { assign_n(dims.data(), dims.size()); }  // NOLINT: implicit by design
+  Shape(const Shape& other) { assign_n(other.data(), other.size()); }
   Shape(Shape&& other) noexcept { take(other); }
-  ~Shape() { release(); }
+  ~Shape() { delete[] heap_; }
   Shape& operator=(const Shape& other) {
-    if (this != &other) assign(other.begin(), other.end());
+    if (this != &other) assign_n(other.data(), other.size());
     return *this;
   }
   Shape& operator=(Shape&& other) noexcept {
     if (this != &other) {
-      release();
+      delete[] heap_;
+      heap_ = nullptr;
       take(other);
     }
     return *this;
   }
   Shape& operator=(std::initializer_list<int64_t> dims) {
-    assign(dims.begin(), dims.end());
+    assign_n(dims.begin(), dims.size());
     return *this;
   }
   operator std::vector<int64_t>() const { return std::vector<int64_t>(begin(), end()); }  // NOLINT
@@ -85,20 +86,11 @@ class Shape {
   const_reverse_iterator rbegin() const { return const_reverse_iterator(end()); }
   const_reverse_iterator rend() const { return const_reverse_iterator(begin()); }
 
-  void reserve(size_t n) {
-    if (n <= capacity()) return;
-    int64_t* grown = new int64_t[n];
-    if (size_) std::memcpy(grown, data(), size_ * sizeof(int64_t));
-    delete[] heap_;
-    heap_ = grown;
-    capacity_ = n;
-  }
+  // The rarer and longer operations are out of line (shape.cpp): shapes are everywhere,
+  // and inlined they made the runtime's code a tenth larger.
+  void reserve(size_t n);
   void clear() { size_ = 0; }
-  void resize(size_t n, int64_t value = 0) {
-    if (n > capacity()) reserve(std::max(n, 2 * capacity()));
-    for (size_t i = size_; i < n; ++i) data()[i] = value;
-    size_ = n;
-  }
+  void resize(size_t n, int64_t value = 0);
   void push_back(int64_t v) {
     if (size_ == capacity()) reserve(2 * capacity());
     data()[size_++] = v;
@@ -114,38 +106,32 @@ class Shape {
   }
   template <typename It, typename = std::enable_if_t<!std::is_integral_v<It>>>
   void assign(It first, It last) {
-    clear();
-    if constexpr (std::is_base_of_v<std::forward_iterator_tag, typename std::iterator_traits<It>::iterator_category>)
-      reserve(size_t(std::distance(first, last)));
-    for (; first != last; ++first) push_back(int64_t(*first));
+    if constexpr (std::is_same_v<It, int64_t*> || std::is_same_v<It, const int64_t*>) {
+      assign_n(first, size_t(last - first));
+    } else if constexpr (std::is_same_v<It, std::vector<int64_t>::iterator> ||
+                         std::is_same_v<It, std::vector<int64_t>::const_iterator>) {
+      assign_n(first == last ? nullptr : &*first, size_t(last - first));
+    } else {
+      clear();
+      if constexpr (std::is_base_of_v<std::forward_iterator_tag, typename std::iterator_traits<It>::iterator_category>)
+        reserve(size_t(std::distance(first, last)));
+      for (; first != last; ++first) push_back(int64_t(*first));
+    }
   }
-  void assign(std::initializer_list<int64_t> dims) { assign(dims.begin(), dims.end()); }
+  void assign(std::initializer_list<int64_t> dims) { assign_n(dims.begin(), dims.size()); }
 
   iterator insert(const_iterator pos, int64_t v) { return insert(pos, size_t(1), v); }
-  iterator insert(const_iterator pos, size_t n, int64_t v) {
-    const size_t at = size_t(pos - begin());
-    open_gap(at, n);
-    std::fill_n(data() + at, n, v);
-    return data() + at;
-  }
+  iterator insert(const_iterator pos, size_t n, int64_t v);
   template <typename It, typename = std::enable_if_t<!std::is_integral_v<It>>>
   iterator insert(const_iterator pos, It first, It last) {
-    const size_t at = size_t(pos - begin());
     const Shape values(first, last);  // the source may be this shape
-    open_gap(at, values.size());
-    std::copy(values.begin(), values.end(), data() + at);
-    return data() + at;
+    return insert_n(pos, values.data(), values.size());
   }
   iterator insert(const_iterator pos, std::initializer_list<int64_t> dims) {
-    return insert(pos, dims.begin(), dims.end());
+    return insert_n(pos, dims.begin(), dims.size());
   }
   iterator erase(const_iterator pos) { return erase(pos, pos + 1); }
-  iterator erase(const_iterator first, const_iterator last) {
-    const size_t at = size_t(first - begin()), n = size_t(last - first);
-    std::copy(begin() + at + n, end(), begin() + at);
-    size_ -= n;
-    return data() + at;
-  }
+  iterator erase(const_iterator first, const_iterator last);
   void swap(Shape& other) noexcept {
     Shape t(std::move(other));
     other = std::move(*this);
@@ -165,28 +151,16 @@ class Shape {
   friend bool operator!=(const std::vector<int64_t>& a, const Shape& b) { return !(b == a); }
 
  private:
-  void release() {
-    delete[] heap_;
-    heap_ = nullptr;
-    capacity_ = 0;
-    size_ = 0;
-  }
-  void take(Shape& other) {
+  void assign_n(const int64_t* p, size_t n);  // p may not point into this shape
+  iterator insert_n(const_iterator pos, const int64_t* p, size_t n);
+  void take(Shape& other) noexcept {
     size_ = other.size_;
-    if (other.heap_) {
-      heap_ = other.heap_;
-      capacity_ = other.capacity_;
-      other.heap_ = nullptr;
-      other.capacity_ = 0;
-    } else {
-      std::memcpy(inline_, other.inline_, size_ * sizeof(int64_t));
-    }
+    capacity_ = other.capacity_;
+    heap_ = other.heap_;
+    if (!heap_) std::memcpy(inline_, other.inline_, size_ * sizeof(int64_t));
+    other.heap_ = nullptr;
+    other.capacity_ = 0;
     other.size_ = 0;
-  }
-  void open_gap(size_t at, size_t n) {
-    const size_t old = size_;
-    resize(old + n);
-    std::copy_backward(data() + at, data() + old, data() + old + n);
   }
 
   int64_t inline_[kInline];
