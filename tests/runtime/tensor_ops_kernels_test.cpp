@@ -283,8 +283,8 @@ TEST(TensorOpsControl, LoopRejectsMismatchedBody) {
 }
 
 // Session::run with inputs by position: the same outputs as by name, written into the
-// caller's vector (reused run after run), and the same checks: a wrong input count,
-// type or shape is an error that names it, and the Session stays usable.
+// caller's vector (reused run after run), and the same checks: a wrong input count
+// or type is an error that names it, and the Session stays usable.
 TEST(TensorOpsControl, PositionalRunMatchesNamedRunAndChecksInputs) {
   Session s(loop_graph(false));
   const Tensor m = Tensor::scalar<int64_t>(3), x = f32({1}, {1});
