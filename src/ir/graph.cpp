@@ -31,20 +31,30 @@ std::string Node::attr_string(std::string_view key, const std::string& fallback)
   return a->s;
 }
 
-std::vector<int64_t> Node::attr_ints(std::string_view key, std::vector<int64_t> fallback) const {
+std::optional<std::span<const int64_t>> Node::attr_ints_view(std::string_view key) const {
   const Attribute* a = attr(key);
-  if (!a) return fallback;
-  if (a->kind == Attribute::Kind::Int) return {a->i};
+  if (!a) return std::nullopt;
+  if (a->kind == Attribute::Kind::Int) return std::span<const int64_t>(&a->i, 1);
   PITH_CHECK(a->kind == Attribute::Kind::Ints, describe(), ": attribute '", key, "' must be a list of ints");
-  return a->ints;
+  return std::span<const int64_t>(a->ints);
+}
+
+std::optional<std::span<const float>> Node::attr_floats_view(std::string_view key) const {
+  const Attribute* a = attr(key);
+  if (!a) return std::nullopt;
+  if (a->kind == Attribute::Kind::Float) return std::span<const float>(&a->f, 1);
+  PITH_CHECK(a->kind == Attribute::Kind::Floats, describe(), ": attribute '", key, "' must be a list of floats");
+  return std::span<const float>(a->floats);
+}
+
+std::vector<int64_t> Node::attr_ints(std::string_view key, std::vector<int64_t> fallback) const {
+  const auto v = attr_ints_view(key);
+  return v ? std::vector<int64_t>(v->begin(), v->end()) : fallback;
 }
 
 std::vector<float> Node::attr_floats(std::string_view key, std::vector<float> fallback) const {
-  const Attribute* a = attr(key);
-  if (!a) return fallback;
-  if (a->kind == Attribute::Kind::Float) return {a->f};
-  PITH_CHECK(a->kind == Attribute::Kind::Floats, describe(), ": attribute '", key, "' must be a list of floats");
-  return a->floats;
+  const auto v = attr_floats_view(key);
+  return v ? std::vector<float>(v->begin(), v->end()) : fallback;
 }
 
 size_t Node::num_inputs() const {

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -63,6 +64,10 @@ struct Node {
   std::string attr_string(std::string_view key, const std::string& fallback) const;
   std::vector<int64_t> attr_ints(std::string_view key, std::vector<int64_t> fallback = {}) const;
   std::vector<float> attr_floats(std::string_view key, std::vector<float> fallback = {}) const;
+  // The values of an int or ints (float or floats) attribute where they lie, not copied;
+  // nullopt when absent. Throws naming the node when the attribute is of another kind.
+  std::optional<std::span<const int64_t>> attr_ints_view(std::string_view key) const;
+  std::optional<std::span<const float>> attr_floats_view(std::string_view key) const;
   const Attribute* attr(std::string_view key) const;
   // Number of inputs actually given (trailing omitted ones excluded).
   size_t num_inputs() const;

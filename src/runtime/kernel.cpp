@@ -29,11 +29,8 @@ void KernelContext::set_output(size_t i, Tensor t) {
 }
 
 Shape KernelContext::attr_ints(std::string_view k, Shape d) const {
-  const Attribute* a = node_.attr(k);
-  if (!a) return d;
-  if (a->kind == Attribute::Kind::Int) return {a->i};
-  PITH_CHECK(a->kind == Attribute::Kind::Ints, node_.describe(), ": attribute '", k, "' must be a list of ints");
-  return Shape(a->ints.begin(), a->ints.end());
+  const auto v = node_.attr_ints_view(k);
+  return v ? Shape(v->data(), v->data() + v->size()) : d;
 }
 
 std::vector<Tensor> KernelContext::run_subgraph(const Graph& body, const std::vector<Tensor>& inputs) const {

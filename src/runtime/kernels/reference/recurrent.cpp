@@ -86,17 +86,11 @@ Activations parse_activations(const KernelContext& ctx, const char* const* defau
   const bool repeat = names && names->size() == per_dir && num_dir == 2;
   const size_t given = names ? (repeat ? want : names->size()) : want;
   KERNEL_CHECK(ctx, given == want, "expected ", want, " activation functions, got ", given);
-  // The i-th value of a float list attribute (or of a single float), else d.
-  auto value_at = [](const Attribute* a, size_t& i, double d) {
-    if (!a) return d;
-    if (a->kind == Attribute::Kind::Float) return i++ == 0 ? double(a->f) : d;
-    return i < a->floats.size() ? double(a->floats[i++]) : d;
-  };
-  const Attribute* alphas = ctx.node().attr("activation_alpha");
-  const Attribute* betas = ctx.node().attr("activation_beta");
+  const auto alphas = ctx.node().attr_floats_view("activation_alpha");
+  const auto betas = ctx.node().attr_floats_view("activation_beta");
   size_t ai = 0, bi = 0;
-  auto next_alpha = [&](double d) { return value_at(alphas, ai, d); };
-  auto next_beta = [&](double d) { return value_at(betas, bi, d); };
+  auto next_alpha = [&](double d) { return alphas && ai < alphas->size() ? double((*alphas)[ai++]) : d; };
+  auto next_beta = [&](double d) { return betas && bi < betas->size() ? double((*betas)[bi++]) : d; };
   Activations out;
   for (size_t i = 0; i < want; ++i) {
     const char* n = names ? (*names)[repeat ? i % per_dir : i].c_str() : defaults[i % per_dir];

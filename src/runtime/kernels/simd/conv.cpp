@@ -250,19 +250,27 @@ void run_winograd(const ConvShape& s, const PackedConv& pc, const float* xd, con
     work(0, pieces);
 }
 
+// Every input plane of x padded once, in the layout of padded_plane(depthwise_params(s)),
+// into a per-call buffer all threads read (scratch slot 1), padded plane by plane over
+// the threads.
+const float* pad_input_planes(const ConvShape& s, const float* xd, ThreadPool* pool) {
+  const simd::DepthwiseParams geometry = simd::depthwise_params(s);
+  float* padded = simd::thread_scratch(size_t(s.N * s.C * simd::padded_plane(geometry).floats + 64), 1);
+  if (pool)
+    pool->parallel_for(s.N * s.C, 1, [&](int64_t b, int64_t e) { simd::pad_planes(geometry, b, e, xd, padded); });
+  else
+    simd::pad_planes(geometry, 0, s.N * s.C, xd, padded);
+  return padded;
+}
+
 // Implicit-GEMM path: every input plane padded once (a buffer all threads read), then
 // (image, group, block of output rows, chunk of output channels) units split over the
 // threads by index. Within a unit each panel of output channels runs over the block's
 // rows, so its weights stay in L1 while the block's input rows stay in L2.
 void run_implicit_gemm(const ConvShape& s, const PackedConv& pc, const float* xd, const float* bd, const float* rd,
                        const Activation& act, float* yd, ThreadPool* pool) {
-  const simd::DepthwiseParams geometry = simd::depthwise_params(s);
-  const simd::PaddedPlane pp = simd::padded_plane(geometry);
-  float* padded = simd::thread_scratch(size_t(s.N * s.C * pp.floats + 64), 1);
-  if (pool)
-    pool->parallel_for(s.N * s.C, 1, [&](int64_t b, int64_t e) { simd::pad_planes(geometry, b, e, xd, padded); });
-  else
-    simd::pad_planes(geometry, 0, s.N * s.C, xd, padded);
+  const simd::PaddedPlane pp = simd::padded_plane(simd::depthwise_params(s));
+  const float* padded = pad_input_planes(s, xd, pool);
   const int64_t Mg = s.Mg(), Cg = s.Cg(), K = s.K(), mr = simd::sgemm_mr(), OHW = s.OH * s.OW;
   const int threads = pool ? pool->threads() : 1;
   constexpr int64_t kUnitPixels = 512;
@@ -406,13 +414,8 @@ void run_fast_conv(KernelContext& ctx, bool fused) {
   const int64_t rows_per_chunk = ((Mg + mr - 1) / mr + row_chunks - 1) / row_chunks * mr;
   const int64_t tiles = s.N * s.group * col_blocks * row_chunks;
   // Other than 1x1: every input plane padded once, in a buffer all threads read.
-  const simd::DepthwiseParams plane_geometry = simd::depthwise_params(s);
-  const simd::PaddedPlane pp = simd::padded_plane(plane_geometry);
-  float* padded = nullptr;
-  if (!s.pointwise()) {
-    padded = simd::thread_scratch(size_t(s.N * s.C * pp.floats + 64), 1);
-    parallel(s.N * s.C, 1, [&](int64_t b, int64_t e) { simd::pad_planes(plane_geometry, b, e, xd, padded); });
-  }
+  const simd::PaddedPlane pp = simd::padded_plane(simd::depthwise_params(s));
+  const float* padded = s.pointwise() ? nullptr : pad_input_planes(s, xd, pool);
   parallel(tiles, 1, [&](int64_t b, int64_t e) {
     float* packed_b = simd::thread_scratch(simd::packed_b_floats(nc, K) + kChunk);
     for (int64_t t = b; t < e; ++t) {
