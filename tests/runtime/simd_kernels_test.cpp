@@ -300,11 +300,11 @@ TEST(SimdKernels, SgemmReachesEveryTailSize) {
   for_each_target([&] {
     const int64_t mr = simd::sgemm_mr(), nr = simd::sgemm_nr();
     // Every last-panel height (the 2-, 4- and full-row tiles), last panels of one vector
-    // (nr / 2) or less and of more, and K past one slice (256).
+    // (nr / 2) or less and of more, and K within one slice and past it (512).
     for (int64_t M :
          {int64_t(1), int64_t(2), int64_t(3), int64_t(4), mr - 1, mr, mr + 1, mr + 2, mr + 3, mr + 4, 3 * mr + 2}) {
       for (int64_t N : {int64_t(1), nr / 2, nr / 2 + 1, nr - 1, nr, nr + 1, nr + nr / 2, 2 * nr + 3}) {
-        for (int64_t K : {1, 2, 17, 300}) {
+        for (int64_t K : {1, 2, 17, 300, 600}) {
           if (M < 1 || N < 1) continue;
           Tensor a = random_tensor({M, K}, rng), b = random_tensor({K, N}, rng);
           std::vector<float> pa(simd::packed_a_floats(M, K)), pb(simd::packed_b_floats(N, K)), c(size_t(M * N));
