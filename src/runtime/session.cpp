@@ -218,6 +218,8 @@ struct Session::Arena {
     size_t bytes;
     int64_t first, last;
     const char* ptr;
+    int64_t parent = -1;  // placed inside that buffer (an in-place Concat's output), at parent_offset
+    size_t parent_offset = 0;
   };
   bool active = false;     // runs place planned outputs in `block`
   bool recording = false;  // this run records buffers to plan from
@@ -250,6 +252,32 @@ struct Session::Arena {
     return c >= b.ptr && c < b.ptr + std::max<size_t>(b.bytes, 1) ? &b : nullptr;
   }
 
+  // A Concat whose inputs are consecutive byte ranges of its output (every dimension
+  // before the axis is 1, as in NCHW channel concatenations of one image): each input
+  // that is a whole recorded buffer of its own is placed inside the output's buffer at
+  // its range, so that its producer writes it there and the Concat finds it in place
+  // (kernel_concat skips such inputs). Inputs at offsets that are not 64-byte aligned
+  // keep their own buffers, like repeated inputs and inputs of an earlier Concat.
+  void place_concat_inputs(const std::vector<const Tensor*>& inputs, const Tensor& output, int64_t axis) {
+    if (axis < 0) axis += output.rank();
+    if (axis < 0 || axis >= output.rank()) return;
+    for (int64_t d = 0; d < axis; ++d)
+      if (output.shape()[size_t(d)] != 1) return;
+    Buffer* out = containing(output.raw());
+    if (!out || out->ptr != output.raw() || out->bytes != output.nbytes() || out->parent >= 0) return;
+    const int64_t out_index = out - buffers.data();
+    size_t offset = 0;
+    for (const Tensor* t : inputs) {
+      const size_t bytes = t ? t->nbytes() : 0;
+      Buffer* in = bytes ? containing(t->raw()) : nullptr;
+      if (in && in != out && in->ptr == t->raw() && in->bytes == bytes && in->parent < 0 && offset % 64 == 0) {
+        in->parent = out_index;
+        in->parent_offset = offset;
+      }
+      offset += bytes;
+    }
+  }
+
   void finish_run() {
     if (mismatch) {  // shapes changed: record and re-plan on the next run
       active = false;
@@ -257,8 +285,30 @@ struct Session::Arena {
     }
     if (!recording) return;
     recording = false;
+    // Buffers placed inside others (nested Concats too) are planned as part of their
+    // outermost buffer, which lives from the first of them written to the last read.
+    std::vector<size_t> root_offset(buffers.size(), 0);
+    std::vector<int64_t> root(buffers.size());
+    for (size_t i = 0; i < buffers.size(); ++i) {
+      int64_t r = int64_t(i);
+      while (buffers[size_t(r)].parent >= 0) {
+        root_offset[i] += buffers[size_t(r)].parent_offset;
+        r = buffers[size_t(r)].parent;
+      }
+      root[i] = r;
+    }
+    for (size_t i = 0; i < buffers.size(); ++i) {
+      Buffer& r = buffers[size_t(root[i])];
+      r.first = std::min(r.first, buffers[i].first);
+      r.last = std::max(r.last, buffers[i].last);
+    }
     std::vector<BufferLifetime> lifetimes;
-    for (auto& b : buffers) lifetimes.push_back({b.bytes, b.first, b.last});
+    std::vector<size_t> planned_index(buffers.size(), 0);
+    for (size_t i = 0; i < buffers.size(); ++i) {
+      if (root[i] != int64_t(i)) continue;
+      planned_index[i] = lifetimes.size();
+      lifetimes.push_back({buffers[i].bytes, buffers[i].first, buffers[i].last});
+    }
     MemoryPlan plan = plan_memory(lifetimes);
     arena_bytes = plan.arena_bytes;
     lower_bound = plan.lower_bound;
@@ -271,7 +321,9 @@ struct Session::Arena {
       slots[n].assign(buffer_of[n].size(), Slot{});
       for (size_t o = 0; o < buffer_of[n].size(); ++o) {
         int64_t b = buffer_of[n][o];
-        if (b >= 0) slots[n][o] = {plan.offsets[size_t(b)], buffers[size_t(b)].bytes, true};
+        if (b < 0) continue;
+        const size_t offset = plan.offsets[planned_index[size_t(root[size_t(b)])]] + root_offset[size_t(b)];
+        slots[n][o] = {offset, buffers[size_t(b)].bytes, true};
       }
     }
     buffers.clear();
@@ -397,6 +449,10 @@ struct Runner {
         std::string what = e.what();
         if (what.rfind(node.describe(), 0) == 0) throw;
         throw Error(node.describe() + ": " + what);
+      }
+      if (top_arena && top_arena->recording && node.op_type == "Concat" && node.domain.empty() && outs.size() == 1 &&
+          outs[0].defined()) {
+        top_arena->place_concat_inputs(plan.node_input_tensors[n], outs[0], ctx.attr_int("axis", opset < 4 ? 1 : 0));
       }
       for (size_t o = 0; o < outs.size(); ++o) {
         int s = plan.node_outputs[n][o];

@@ -325,6 +325,63 @@ TEST(TensorOpsControl, IfRunsTheChosenBranchWithOuterScope) {
   expect_error([&] { s.run({{"c", Tensor::from_vector<bool>({true, false}, {2})}, {"x", x}}); }, {"condition"});
 }
 
+// A Concat of NCHW tensors along channels (every dimension before the axis 1): the memory
+// plan has the producers write straight into the output and the Concat copies only what
+// is not in place: a repeated input, a graph input, an input already placed in another
+// Concat, a Concat along a later axis. Nested Concats, a negative axis, and a placed
+// input read again after the Concats (its space must stay reserved until then).
+TEST(TensorOpsData, ConcatInputsAreWrittenInPlaceByTheMemoryPlan) {
+  auto concat = [](std::vector<std::string> ins, const std::string& out, int64_t axis) {
+    Node n = make_node("Concat", std::move(ins), {out});
+    n.attributes["axis"] = attr_int(axis);
+    return n;
+  };
+  auto g = std::make_shared<Graph>();
+  g->opset = 17;
+  g->inputs = {info("x", DType::Float32)};
+  g->nodes = {make_node("Relu", {"x"}, {"a"}), make_node("Neg", {"x"}, {"b"}),  concat({"a", "b", "a", "x"}, "c", 1),
+              concat({"c", "b"}, "d", -3),     make_node("Abs", {"d"}, {"dd"}), make_node("Exp", {"x"}, {"g"}),
+              make_node("Neg", {"g"}, {"h"}),  concat({"g", "h"}, "i", 2),      make_node("Sigmoid", {"a"}, {"e"}),
+              concat({"g", "h"}, "j", 1)};
+  g->outputs = {info("dd", DType::Float32), info("i", DType::Float32), info("e", DType::Float32),
+                info("j", DType::Float32),  info("b", DType::Float32), info("g", DType::Float32)};
+  std::vector<float> xv(64);  // 1x4x4x4: 256 bytes, so every input starts 64-byte aligned
+  for (size_t k = 0; k < xv.size(); ++k) xv[k] = float(int(k % 9) - 4) * 0.5f;
+  auto map = [&](float (*f)(float)) {
+    std::vector<float> r;
+    for (float v : xv) r.push_back(f(v));
+    return r;
+  };
+  const auto relu = map([](float v) { return v > 0 ? v : 0.0f; }), neg = map([](float v) { return -v; });
+  const auto ex = map([](float v) { return std::exp(v); });
+  std::vector<float> dd, i, e, j;
+  for (const std::vector<float>* part : std::initializer_list<const std::vector<float>*>{&relu, &neg, &relu, &xv, &neg})
+    for (float v : *part) dd.push_back(std::fabs(v));
+  for (int64_t ch = 0; ch < 4; ++ch) {
+    for (int64_t k = 0; k < 16; ++k) i.push_back(ex[size_t(ch * 16 + k)]);
+    for (int64_t k = 0; k < 16; ++k) i.push_back(-ex[size_t(ch * 16 + k)]);
+  }
+  for (float v : relu) e.push_back(1.0f / (1.0f + std::exp(-v)));
+  j = ex;
+  for (float v : ex) j.push_back(-v);
+
+  Session s(g);
+  for (int run = 0; run < 3; ++run) {
+    auto out = s.run({{"x", f32(xv, {1, 4, 4, 4})}});
+    EXPECT_EQ(out[0].shape(), (Shape{1, 20, 4, 4}));
+    EXPECT_EQ(floats(out[0]), dd) << "run " << run;
+    EXPECT_EQ(floats(out[1]), i) << "run " << run;
+    const auto got_e = floats(out[2]);
+    for (size_t k = 0; k < e.size(); ++k) EXPECT_NEAR(got_e[k], e[k], 1e-6) << "run " << run;
+    EXPECT_EQ(floats(out[3]), j) << "run " << run;
+    EXPECT_EQ(floats(out[4]), neg) << "run " << run;
+    EXPECT_EQ(floats(out[5]), ex) << "run " << run;
+    if (run == 0) continue;
+    ASSERT_TRUE(s.last_run_stats().used_arena);
+    EXPECT_EQ(out[5].raw(), out[3].raw());  // g was written where j starts
+  }
+}
+
 TEST(TensorOpsMisc, Determinant) {
   Tensor a = OpRunner("Det", {f32({1, 2, 3, 4}, {2, 2})}).go();
   EXPECT_NEAR(floats(a)[0], -2.f, 1e-5);
