@@ -299,10 +299,10 @@ TEST(SimdKernels, SgemmReachesEveryTailSize) {
   std::mt19937 rng(3);
   for_each_target([&] {
     const int64_t mr = simd::sgemm_mr(), nr = simd::sgemm_nr();
-    // Every last-panel height (the 2-, 4- and full-row tiles), last panels of one vector
+    // Every last-panel height (the 2-, 4-, 8- and full-row tiles), last panels of one vector
     // (nr / 2) or less and of more, and K within one slice and past it (512).
-    for (int64_t M :
-         {int64_t(1), int64_t(2), int64_t(3), int64_t(4), mr - 1, mr, mr + 1, mr + 2, mr + 3, mr + 4, 3 * mr + 2}) {
+    for (int64_t M : {int64_t(1), int64_t(2), int64_t(3), int64_t(4), int64_t(5), int64_t(8), mr - 1, mr, mr + 1,
+                      mr + 2, mr + 3, mr + 4, mr + 7, 3 * mr + 2}) {
       for (int64_t N : {int64_t(1), nr / 2, nr / 2 + 1, nr - 1, nr, nr + 1, nr + nr / 2, 2 * nr + 3}) {
         for (int64_t K : {1, 2, 17, 300, 600}) {
           if (M < 1 || N < 1) continue;
