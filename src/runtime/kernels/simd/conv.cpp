@@ -37,12 +37,22 @@ namespace {
 constexpr int64_t kDirectMaxK = 64;
 constexpr int64_t kDirectMaxM = 128;
 
+// The fewest output pixels per plane for which Winograd beats im2col + GEMM. With 8-lane
+// vectors (16-column GEMM panels: AVX2) it won down to 7x7 planes (ResNet-18's 512 -> 512
+// layers, 1.26x). With 16 lanes (32-column panels: AVX-512) the 16 to 49 tiles of a 7x7 to
+// 14x14 plane leave its 16 GEMMs' panels half empty, and im2col was faster there
+// (SqueezeNet's 13x13 layers: the network in 0.88 of the time; ResNet-18 0.97, GoogLeNet
+// 0.98); on 27x27 and 28x28 planes the two were even.
+int64_t winograd_min_outputs() { return simd::sgemm_nr() >= 32 ? 200 : 16; }
+
 struct ConvShape : simd::Conv2DShape {
   // Winograd F(2x2, 3x3) where it pays: enough channels per group for the 16 GEMMs
   // to run at speed and the transforms to be amortized over them (with 16 or 24, as in
-  // RegNet's groups and GoogLeNet's narrow branches, the implicit GEMM took half the time).
+  // RegNet's groups and GoogLeNet's narrow branches, the implicit GEMM took half the
+  // time), on planes large enough (winograd_min_outputs).
   bool winograd() const {
-    return KH == 3 && KW == 3 && sh == 1 && sw == 1 && dh == 1 && dw == 1 && Cg() >= 32 && Mg() >= 16 && OH * OW >= 16;
+    return KH == 3 && KW == 3 && sh == 1 && sw == 1 && dh == 1 && dw == 1 && Cg() >= 32 && Mg() >= 16 &&
+           OH * OW >= winograd_min_outputs();
   }
   // One group's convolution (the padded input holds all C planes; group g starts at plane g * Cg).
   simd::WinogradParams winograd_params() const {
