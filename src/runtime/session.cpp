@@ -213,6 +213,10 @@ struct Session::Arena {
   struct Slot {
     size_t offset = 0, bytes = 0;
     bool planned = false;
+    // Part of an in-place Concat (its output or an input placed in it): used only at the
+    // planned size. Smaller, the Concat's ranges would no longer be where its inputs lie,
+    // and its copies could overwrite inputs still to be read.
+    bool exact = false;
   };
   struct Buffer {
     size_t bytes;
@@ -302,6 +306,9 @@ struct Session::Arena {
       r.first = std::min(r.first, buffers[i].first);
       r.last = std::max(r.last, buffers[i].last);
     }
+    std::vector<bool> in_group(buffers.size(), false);
+    for (size_t i = 0; i < buffers.size(); ++i)
+      if (root[i] != int64_t(i)) in_group[i] = in_group[size_t(root[i])] = true;
     std::vector<BufferLifetime> lifetimes;
     std::vector<size_t> planned_index(buffers.size(), 0);
     for (size_t i = 0; i < buffers.size(); ++i) {
@@ -323,7 +330,7 @@ struct Session::Arena {
         int64_t b = buffer_of[n][o];
         if (b < 0) continue;
         const size_t offset = plan.offsets[planned_index[size_t(root[size_t(b)])]] + root_offset[size_t(b)];
-        slots[n][o] = {offset, buffers[size_t(b)].bytes, true};
+        slots[n][o] = {offset, buffers[size_t(b)].bytes, true, in_group[size_t(b)]};
       }
     }
     buffers.clear();
@@ -343,7 +350,8 @@ class NodeAllocator : public OutputAllocator {
     const size_t bytes = size_t(shape_numel(shape)) * dtype_size(dtype);
     if (arena_.active) {
       auto& slots = arena_.slots[node_];
-      if (output < slots.size() && slots[output].planned && bytes <= slots[output].bytes) {
+      const Session::Arena::Slot* slot = output < slots.size() && slots[output].planned ? &slots[output] : nullptr;
+      if (slot && (slot->exact ? bytes == slot->bytes : bytes <= slot->bytes)) {
         char* p = static_cast<char*>(arena_.block.get()) + slots[output].offset;
         if (zero_fill && bytes) std::memset(p, 0, bytes);
         return Tensor::view(dtype, std::move(shape), p, arena_.block);

@@ -139,8 +139,9 @@ void kernel_concat(KernelContext& ctx) {
     const size_t row = size_t(t.shape()[size_t(axis)] * inner) * es;
     if (row == 0) continue;
     const auto* src = static_cast<const uint8_t*>(t.raw());
-    // Already in place: the memory plan had its producer write it into the output.
-    if (outer == 1 && src == dst + col) {
+    if (outer == 1) {
+      // In place when the memory plan had its producer write it into the output.
+      if (src != dst + col) std::memcpy(dst + col, src, row);
       col += row;
       continue;
     }
