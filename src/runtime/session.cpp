@@ -268,7 +268,7 @@ struct Session::Arena {
     for (int64_t d = 0; d < axis; ++d)
       if (output.shape()[size_t(d)] != 1) return;
     Buffer* out = containing(output.raw());
-    if (!out || out->ptr != output.raw() || out->bytes != output.nbytes() || out->parent >= 0) return;
+    if (!out || out->ptr != output.raw() || out->bytes != output.nbytes()) return;
     const int64_t out_index = out - buffers.data();
     size_t offset = 0;
     for (const Tensor* t : inputs) {
@@ -301,14 +301,14 @@ struct Session::Arena {
       }
       root[i] = r;
     }
+    std::vector<bool> in_group(buffers.size(), false);
     for (size_t i = 0; i < buffers.size(); ++i) {
+      if (root[i] == int64_t(i)) continue;
       Buffer& r = buffers[size_t(root[i])];
       r.first = std::min(r.first, buffers[i].first);
       r.last = std::max(r.last, buffers[i].last);
+      in_group[i] = in_group[size_t(root[i])] = true;
     }
-    std::vector<bool> in_group(buffers.size(), false);
-    for (size_t i = 0; i < buffers.size(); ++i)
-      if (root[i] != int64_t(i)) in_group[i] = in_group[size_t(root[i])] = true;
     std::vector<BufferLifetime> lifetimes;
     std::vector<size_t> planned_index(buffers.size(), 0);
     for (size_t i = 0; i < buffers.size(); ++i) {

@@ -139,9 +139,7 @@ void kernel_concat(KernelContext& ctx) {
     const size_t row = size_t(t.shape()[size_t(axis)] * inner) * es;
     if (row == 0) continue;
     const auto* src = static_cast<const uint8_t*>(t.raw());
-    if (outer == 1) {
-      // In place when the memory plan had its producer write it into the output.
-      if (src != dst + col) std::memcpy(dst + col, src, row);
+    if (outer == 1 && src == dst + col) {  // in place: the memory plan had its producer write it there
       col += row;
       continue;
     }

@@ -98,7 +98,7 @@ struct BRows {
   const int64_t* offsets;  // used when the tile is instantiated with kOffsets
   // Prefetched one step per k while the tile runs (the next A panel, on a panel's first
   // tile; otherwise this tile's own A, already cached).
-  const float* a_next = nullptr;
+  const float* a_next;
 };
 
 template <int kR, int kV, bool kOffsets>
@@ -132,10 +132,9 @@ HWY_INLINE void Tile(int64_t kc, const float* HWY_RESTRICT a, BRows brows, float
     }
   }
   const float* HWY_RESTRICT b = brows.b;
-  const float* a_next = brows.a_next ? brows.a_next : a;
 #pragma GCC unroll 2
   for (int64_t k = 0; k < kc; ++k) {
-    hwy::Prefetch(a_next + k * kMR);
+    hwy::Prefetch(brows.a_next + k * kMR);
     const float* bk = kOffsets ? b + brows.offsets[k] : b + k * brows.stride;
     const V b0 = hn::LoadU(d, bk);
     const float* ak = a + k * kMR;
@@ -288,8 +287,8 @@ void SgemmInPlaceB(int64_t M, int64_t N, int64_t K, const float* pa, const float
       const float* a = pa + m * K + k0 * kMR;
       const float* a_next = m + kMR < M ? a + kMR * K : a;
       for (int64_t n = 0; n < N; n += nr) {
-        BRows brows = kOffsets ? BRows{b + n, 0, offsets + k0} : BRows{b + k0 * ldb + n, ldb, nullptr};
-        brows.a_next = n == 0 ? a_next : a;
+        const float* pf = n == 0 ? a_next : a;
+        const BRows brows = kOffsets ? BRows{b + n, 0, offsets + k0, pf} : BRows{b + k0 * ldb + n, ldb, nullptr, pf};
         TileRows<kOffsets>(kc, a, brows, C + m * ldc + n, ldc, rows, std::min(nr, N - n), m, n, ep, accumulate, last);
       }
     }
