@@ -51,13 +51,13 @@ Throughput probe() {
     std::vector<uint8_t> b(size_t(n * n), 7);
     std::vector<int32_t> pa(simd::packed_qa_words(n, n)), pb(simd::packed_qb_words(n, n)), acc(size_t(n * n));
     simd::pack_qa(a.data(), n, 1, n, n, pa.data());
-    simd::pack_qb_u8(b.data(), n, 1, n, n, 0, pb.data());
+    const int32_t b_offset = simd::pack_qb_u8(b.data(), n, 1, n, n, 0, pb.data());
     Requantize rq;
     rq.multiplier.assign(size_t(n), 1e-3f);
     std::vector<float> out(size_t(n * n));
     simd::QgemmOutput o{out.data(), n, 1};
-    t.int8_gops =
-        best_rate(2.0 * n * n * n / 1e9, [&] { simd::qgemm_packed(n, n, n, pa.data(), pb.data(), nullptr, rq, 0, o); });
+    t.int8_gops = best_rate(2.0 * n * n * n / 1e9,
+                            [&] { simd::qgemm_packed(n, n, n, pa.data(), pb.data(), b_offset, nullptr, rq, 0, o); });
   }
   {
     const size_t bytes = size_t(64) << 20;

@@ -1,12 +1,14 @@
 // The int8 kernels: pith.QConv and pith.QGemm, SIMD against reference on random shapes
-// (odd sizes, tails of the 6-row and two-vector tiles, K odd and even, groups and
+// (odd sizes, tails of the row and two-vector tiles, K odd and even, groups and
 // depthwise, one-row products, strides,
 // padding, dilations), random zero points and edge values (0 and 255 activations, -127
-// and 127 weights), quantized and float outputs, on every SIMD target; exact results
+// and 127 weights; the largest accumulators K < 2^16 allows), quantized and float
+// outputs, on every SIMD target (AVX-512 VNNI's byte quads included); exact results
 // (Relu/Clip/no activation; activations through exp agree within one step), and bitwise
 // identical for 1 and 3 threads. Also QConv against ONNX's QLinearConv.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 
 #include "runtime/kernels/simd/qgemm.h"
@@ -176,6 +178,48 @@ TEST(QuantizedKernels, QGemmMatchesReferenceOnRandomShapes) {
       expect_match(one, want, exact, what);
       expect_bitwise(gemm.run_session(1, 3, 2)[0], one, what + " (3 threads)");
     }
+  });
+}
+
+// The largest accumulators the int8 GEMM can meet, |x - zp| = 255 against weights of -128
+// over K up to 65535 (in the byte-quad layout the product of the codes, up to 255 * 128 *
+// K, and the zero-point correction both come near 2^31): 1x1 QConv on uint8 and int8
+// activations and QGemm, float outputs so that the accumulator itself is compared, K odd,
+// a multiple of four and not, 13 rows (a partial row panel).
+TEST(QuantizedKernels, QConvAndQGemmAreExactAtTheExtremes) {
+  std::mt19937 rng(25);
+  struct Case {
+    bool s8;
+    int zero_point, code;
+  };
+  const Case cases[] = {{false, 255, 0}, {false, 0, 255}, {true, 127, -128}, {true, -128, 127}};
+  for_each_target([&] {
+    for (const int64_t K : {3, 37, 4099, 65535})
+      for (const Case& c : cases) {
+        const int64_t M = 13, H = K > 5000 ? 1 : 3, W = K > 5000 ? 3 : 5;
+        Tensor x(c.s8 ? DType::Int8 : DType::UInt8, {1, K, H, W});
+        for (int64_t i = 0; i < x.numel(); ++i)  // mostly the extreme code
+          static_cast<uint8_t*>(x.raw())[i] = rng() % 8 ? uint8_t(c.code) : uint8_t(rng());
+        Tensor w(DType::Int8, {M, K, 1, 1});
+        for (int64_t i = 0; i < w.numel(); ++i) w.data<int8_t>()[i] = rng() % 8 ? int8_t(-128) : int8_t(rng());
+        const Tensor zp =
+            c.s8 ? Tensor::scalar<int8_t>(int8_t(c.zero_point)) : Tensor::scalar<uint8_t>(uint8_t(c.zero_point));
+        const std::string what = "K " + std::to_string(K) + (c.s8 ? " int8" : " uint8") + " zero point " +
+                                 std::to_string(c.zero_point) + " code " + std::to_string(c.code);
+        OpRunner conv("QConv", {x, scalar_f(0.01f), zp, w, random_scales(M, rng), Tensor(DType::Int8, {M})});
+        conv.domain("pith");
+        set_outputs(conv, rng, /*quantized=*/false, "");
+        expect_bitwise(conv.run_session(1, 1, 2)[0], conv.run_reference()[0], "qconv " + what);
+        if (c.s8) continue;  // QGemm's fast path takes uint8 activations
+        Tensor a(DType::UInt8, {5, K});
+        for (int64_t i = 0; i < a.numel(); ++i) a.data<uint8_t>()[i] = rng() % 8 ? uint8_t(c.code) : uint8_t(rng());
+        Tensor b(DType::Int8, {M, K});
+        std::memcpy(b.raw(), w.raw(), size_t(M * K));
+        OpRunner gemm("QGemm", {a, scalar_f(0.01f), zp, b, random_scales(M, rng), Tensor(DType::Int8, {})});
+        gemm.domain("pith").i("transB", 1);
+        set_outputs(gemm, rng, /*quantized=*/false, "");
+        expect_bitwise(gemm.run_session(1, 1, 2)[0], gemm.run_reference()[0], "qgemm " + what);
+      }
   });
 }
 

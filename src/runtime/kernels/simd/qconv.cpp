@@ -42,9 +42,9 @@ bool zero_weight_zero_point(const KernelContext& ctx) {
 struct PackedWeights {
   const void* source = nullptr;  // W data the packing came from (nullptr: not packed yet)
   Shape shape;
-  int64_t mr = 0, group_stride = 0;
-  std::vector<int32_t> packed;  // per group, packed A (qgemm.h)
-  std::vector<int8_t> rows_nk;  // QGemm with transB = 0: W transposed to [N, K] for the one-row path
+  int64_t mr = 0, k_group = 0, group_stride = 0;  // the layout it was packed for (qgemm.h)
+  std::vector<int32_t> packed;                    // per group, packed A (qgemm.h)
+  std::vector<int8_t> rows_nk;                    // QGemm with transB = 0: W transposed to [N, K] for the one-row path
 };
 
 // What a node keeps between runs: its packed weights and its requantization (both
@@ -89,13 +89,15 @@ const Requantize& requantization(KernelContext& ctx, int64_t channels) {
 const PackedWeights& packed(KernelContext& ctx, const Tensor& w, int64_t groups, int64_t rows, int64_t K, int64_t rs,
                             int64_t cs, int64_t group_offset) {
   NodeState* st = ctx.input_is_constant(3) ? node_state(ctx) : nullptr;
-  if (st && st->weights.source == w.raw() && st->weights.shape == w.shape() && st->weights.mr == simd::qgemm_mr())
+  if (st && st->weights.source == w.raw() && st->weights.shape == w.shape() && st->weights.mr == simd::qgemm_mr() &&
+      st->weights.k_group == simd::qgemm_k_group())
     return st->weights;
   thread_local PackedWeights uncached;
   PackedWeights& pw = st ? st->weights : uncached;
   pw.source = w.raw();
   pw.shape = w.shape();
   pw.mr = simd::qgemm_mr();
+  pw.k_group = simd::qgemm_k_group();
   pw.group_stride = int64_t(simd::packed_qa_words(rows, K));
   pw.packed.resize(size_t(pw.group_stride * groups));
   for (int64_t g = 0; g < groups; ++g)
@@ -295,15 +297,16 @@ void run_qconv(KernelContext& ctx, const QConvShape& s, const Requantize& rq) {
         src = col;
         rs = nc;
       }
+      int32_t b_offset;
       if constexpr (std::is_same_v<T, uint8_t>)
-        simd::pack_qb_u8(src, rs, 1, K, nc, int32_t(zp), pb);
+        b_offset = simd::pack_qb_u8(src, rs, 1, K, nc, int32_t(zp), pb);
       else
-        simd::pack_qb_s8(src, rs, 1, K, nc, int32_t(zp), pb);
+        b_offset = simd::pack_qb_s8(src, rs, 1, K, nc, int32_t(zp), pb);
       simd::QgemmOutput out;
       out.data = static_cast<char*>(y.raw()) + size_t((n * s.M + g * Mg) * O + j0) * esize;
       out.row_stride = O;
       out.col_stride = 1;
-      simd::qgemm_packed(Mg, nc, K, pw.packed.data() + g * pw.group_stride, pb, bias, rq, g * Mg, out);
+      simd::qgemm_packed(Mg, nc, K, pw.packed.data() + g * pw.group_stride, pb, b_offset, bias, rq, g * Mg, out);
     }
   };
   if (ThreadPool* pool = ctx.thread_pool(); pool && tasks > 1)
@@ -382,12 +385,13 @@ void kernel_quantized_gemm_fast(KernelContext& ctx) {
       const int64_t r0 = rb * kBlockCols, nr = std::min(kBlockCols, rows - r0);
       const int64_t m0 = pt * panels_per_task * mr, mc = std::min(panels_per_task * mr, N - m0);
       int32_t* pb = reinterpret_cast<int32_t*>(simd::thread_scratch(simd::packed_qb_words(nr, K) + 16));
-      simd::pack_qb_u8(a.data<uint8_t>() + r0 * K, 1, K, K, nr, int32_t(zp), pb);
+      const int32_t b_offset = simd::pack_qb_u8(a.data<uint8_t>() + r0 * K, 1, K, K, nr, int32_t(zp), pb);
       simd::QgemmOutput out;
       out.data = static_cast<char*>(y.raw()) + size_t(r0 * N + m0) * esize;
       out.row_stride = 1;
       out.col_stride = N;
-      simd::qgemm_packed(mc, nr, K, pw.packed.data() + m0 / mr * mr * simd::qgemm_pairs(K), pb, bias, rq, m0, out);
+      simd::qgemm_packed(mc, nr, K, pw.packed.data() + m0 / mr * simd::packed_qa_panel_words(K), pb, b_offset, bias, rq,
+                         m0, out);
     }
   };
   if (ThreadPool* pool = ctx.thread_pool(); pool && tasks > 1)

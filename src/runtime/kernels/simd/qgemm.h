@@ -1,16 +1,27 @@
 // int8 GEMM for the quantized kernels (pith.QConv, pith.QGemm): C[M x N] int32 =
 // A (int8 weights, M x K) * B (uint8/int8 activations minus their zero point, K x N),
 // then the requantization epilogue of runtime/kernels/requantize.h, bit-identical to the
-// reference kernels. Operands are widened to int16 and multiplied in pairs along K
-// (Highway's ReorderWidenMulAccumulate: vpmaddwd on x86, smlal on NEON), so results
-// are exact for any int8 weights and uint8/int8 activations while K < 2^16.
+// reference kernels. Two layouts, chosen by the CPU's best SIMD target:
+//   pairs (every target but AVX3_DL): operands widened to int16 and multiplied in pairs
+//     along K (Highway's ReorderWidenMulAccumulate: vpmaddwd on x86, smlal on NEON);
+//     B holds the activations minus their zero point.
+//   quads (AVX3_DL, i.e. AVX-512 VNNI): vpdpbusd multiplies unsigned bytes of B by signed
+//     bytes of A in groups of four along K; B holds the activations' codes as unsigned
+//     bytes (int8 codes plus 128), and each row's sum of weights times the codes' offset
+//     (zero point, plus 128 for int8) is subtracted afterwards. In int32 this is exact:
+//     |sum| <= 255 * 128 * K < 2^31 while K < 2^16.
+// Either way results are exact for any int8 weights and uint8/int8 activations while
+// K < 2^16.
 //
-// Packed layouts (int32 words, each holding two int16 values, low half first):
-//   packed A: ceil(M / MR) panels; panel p holds rows [p*MR, p*MR + MR): for each
-//             k-pair j, MR words (A[m][2j], A[m][2j+1]); rows past M and k past K are 0.
-//   packed B: ceil(N / NR) panels; panel q holds columns [q*NR, q*NR + NR): for each
-//             k-pair j, NR words (B[2j][n], B[2j+1][n]); columns past N are 0.
-// MR and NR depend on the CPU's best SIMD target; pack with the process that computes.
+// Packed layouts (int32 words, each holding G = qgemm_k_group() values of K: two int16,
+// low half first, or four bytes, lowest k in the lowest byte):
+//   packed A: ceil(M / MR) panels; panel p holds rows [p*MR, p*MR + MR): for each k
+//             group j, MR words (A[m][G*j] .. A[m][G*j + G-1]); then MR words of row sums
+//             (sum over k of A[m][k]); rows past M and k past K are 0.
+//   packed B: ceil(N / NR) panels; panel q holds columns [q*NR, q*NR + NR): for each k
+//             group j, NR words (B[G*j][n] .. B[G*j + G-1][n]); columns past N and k past
+//             K hold unspecified (initialized) values.
+// MR, NR and G depend on the CPU's best SIMD target; pack with the process that computes.
 #pragma once
 
 #include <cstddef>
@@ -22,24 +33,32 @@ namespace pith::simd {
 
 int64_t qgemm_mr();
 int64_t qgemm_nr();
+int64_t qgemm_k_group();
 
-inline int64_t qgemm_pairs(int64_t K) { return (K + 1) / 2; }
+inline int64_t qgemm_groups(int64_t K) {
+  const int64_t g = qgemm_k_group();
+  return (K + g - 1) / g;
+}
+// Words of one packed-A panel (MR rows: their k groups and their row sums).
+inline int64_t packed_qa_panel_words(int64_t K) { return qgemm_mr() * (qgemm_groups(K) + 1); }
 inline size_t packed_qa_words(int64_t M, int64_t K) {
   const int64_t mr = qgemm_mr();
-  return size_t((M + mr - 1) / mr * mr * qgemm_pairs(K));
+  return size_t((M + mr - 1) / mr * packed_qa_panel_words(K));
 }
 inline size_t packed_qb_words(int64_t N, int64_t K) {
   const int64_t nr = qgemm_nr();
-  return size_t((N + nr - 1) / nr * nr * qgemm_pairs(K));
+  return size_t((N + nr - 1) / nr * nr * qgemm_groups(K));
 }
 
 // A[m][k] = src[m * row_stride + k * col_stride].
 void pack_qa(const int8_t* src, int64_t row_stride, int64_t col_stride, int64_t M, int64_t K, int32_t* out);
 // B[k][n] = src[k * row_stride + n * col_stride] - zero_point, for uint8 or int8 sources.
-void pack_qb_u8(const uint8_t* src, int64_t row_stride, int64_t col_stride, int64_t K, int64_t N, int32_t zero_point,
-                int32_t* out);
-void pack_qb_s8(const int8_t* src, int64_t row_stride, int64_t col_stride, int64_t K, int64_t N, int32_t zero_point,
-                int32_t* out);
+// Returns the offset the packed values carry above that difference (0 in the pairs
+// layout), which qgemm_packed takes back off.
+int32_t pack_qb_u8(const uint8_t* src, int64_t row_stride, int64_t col_stride, int64_t K, int64_t N, int32_t zero_point,
+                   int32_t* out);
+int32_t pack_qb_s8(const int8_t* src, int64_t row_stride, int64_t col_stride, int64_t K, int64_t N, int32_t zero_point,
+                   int32_t* out);
 
 // Where the epilogue writes: element (m, n) of C goes to out[m * row_stride + n * col_stride]
 // (Conv: rows are channel planes; QGemm computes C^T and writes rows as columns).
@@ -49,8 +68,9 @@ struct QgemmOutput {
 };
 
 // C = packed_a * packed_b for rows [m0, m0 + M) of the requantization (bias[m0 + i] and
-// rq.multiplier[m0 + i] for row i; bias may be null); packed_a starts at row m0's panel.
-void qgemm_packed(int64_t M, int64_t N, int64_t K, const int32_t* packed_a, const int32_t* packed_b,
+// rq.multiplier[m0 + i] for row i; bias may be null); packed_a starts at row m0's panel;
+// b_offset is what pack_qb_* returned for packed_b.
+void qgemm_packed(int64_t M, int64_t N, int64_t K, const int32_t* packed_a, const int32_t* packed_b, int32_t b_offset,
                   const int32_t* bias, const Requantize& rq, int64_t m0, const QgemmOutput& out);
 
 // Requantizes n accumulators of output channel `channel` (bias added first) into n
