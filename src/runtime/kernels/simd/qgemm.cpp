@@ -89,9 +89,10 @@ void PackQA(const int8_t* src, int64_t rs, int64_t cs, int64_t M, int64_t K, int
 template <typename T>
 constexpr uint8_t kFlip = std::is_same_v<T, int8_t> ? 0x80 : 0;
 
-// Four rows of `cols` contiguous codes into quad words at dst[0..cols).
+// Four rows of contiguous codes into quad words at dst, 16 columns at a time; returns the
+// columns done (the rest, fewer than 16, are left to the caller).
 template <typename T>
-HWY_INLINE void InterleaveFourRows(const T* r0, const T* r1, const T* r2, const T* r3, int64_t cols, int32_t* dst) {
+HWY_INLINE int64_t InterleaveFourRows(const T* r0, const T* r1, const T* r2, const T* r3, int64_t cols, int32_t* dst) {
   const hn::FixedTag<uint8_t, 16> d8;
   const hn::FixedTag<uint16_t, 8> d16;
   const hn::FixedTag<uint32_t, 4> d32;
@@ -108,11 +109,7 @@ HWY_INLINE void InterleaveFourRows(const T* r0, const T* r1, const T* r2, const 
     hn::StoreU(hn::ZipLower(d32, ab_hi, ef_hi), d32, out + 8);
     hn::StoreU(hn::ZipUpper(d32, ab_hi, ef_hi), d32, out + 12);
   }
-  for (; c < cols; ++c) {
-    const uint8_t b[4] = {uint8_t(uint8_t(r0[c]) ^ kFlip<T>), uint8_t(uint8_t(r1[c]) ^ kFlip<T>),
-                          uint8_t(uint8_t(r2[c]) ^ kFlip<T>), uint8_t(uint8_t(r3[c]) ^ kFlip<T>)};
-    dst[c] = quad(b);
-  }
+  return c;
 }
 #endif
 
@@ -127,14 +124,12 @@ int32_t PackQB(const T* src, int64_t rs, int64_t cs, int64_t K, int64_t N, int32
       const T* r0 = src + k * rs + q * cs;
       int32_t* dst = panel + j * nr;
 #if PITH_QGEMM_QUADS
-      if (cs == 1 && k + 3 < K) {
-        InterleaveFourRows(r0, r0 + rs, r0 + 2 * rs, r0 + 3 * rs, cols, dst);
-      } else {
-        for (int64_t c = 0; c < cols; ++c) {
-          uint8_t b[4] = {0, 0, 0, 0};  // k past K meets zero weights
-          for (int64_t i = 0; i < 4 && k + i < K; ++i) b[i] = uint8_t(uint8_t(r0[i * rs + c * cs]) ^ kFlip<T>);
-          dst[c] = quad(b);
-        }
+      const int64_t done =
+          cs == 1 && k + 3 < K ? InterleaveFourRows(r0, r0 + rs, r0 + 2 * rs, r0 + 3 * rs, cols, dst) : 0;
+      for (int64_t c = done; c < cols; ++c) {
+        uint8_t b[4] = {0, 0, 0, 0};  // k past K meets zero weights
+        for (int64_t i = 0; i < 4 && k + i < K; ++i) b[i] = uint8_t(uint8_t(r0[i * rs + c * cs]) ^ kFlip<T>);
+        dst[c] = quad(b);
       }
 #else
       const T* r1 = r0 + rs;
@@ -282,10 +277,9 @@ HWY_INLINE void Tile(int64_t groups, const int32_t* HWY_RESTRICT a, const int32_
 #if PITH_QGEMM_QUADS
   AccumulateQuads(groups, a, b, b_offset, tile);
 #elif HWY_TARGET == HWY_SCALAR
-  const int64_t pairs = groups;
   // One lane: int16 pairs cannot be bit-cast from one int32 lane; multiply them out.
   for (int64_t i = 0; i < kMR * nr; ++i) tile[i] = 0;
-  for (int64_t j = 0; j < pairs; ++j)
+  for (int64_t j = 0; j < groups; ++j)
     for (int r = 0; r < kMR; ++r) {
       const int32_t av = a[j * kMR + r];
       for (int64_t c = 0; c < nr; ++c) {
@@ -295,13 +289,12 @@ HWY_INLINE void Tile(int64_t groups, const int32_t* HWY_RESTRICT a, const int32_
       }
     }
 #else
-  const int64_t pairs = groups;
   const D16 d16;
   using V = hn::Vec<D32>;
   V c0[kMR], c1[kMR], s0[kMR], s1[kMR];
 #pragma GCC unroll 8
   for (int r = 0; r < kMR; ++r) c0[r] = c1[r] = s0[r] = s1[r] = hn::Zero(d32);
-  for (int64_t j = 0; j < pairs; ++j) {
+  for (int64_t j = 0; j < groups; ++j) {
     const auto b0 = hn::BitCast(d16, hn::LoadU(d32, b + j * nr));
     const auto b1 = hn::BitCast(d16, hn::LoadU(d32, b + j * nr + L));
     const int32_t* aj = a + j * kMR;
