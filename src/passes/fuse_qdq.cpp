@@ -1,6 +1,7 @@
 // fuse_qdq: lowers a QDQ graph (QuantizeLinear/DequantizeLinear pairs around float ops,
 // as pith's quantizer, ONNX Runtime's and TensorRT's tools write them) to int8 kernels:
-//   DQ(x) -> Conv|FusedConv(DQ(w int8), bias) [-> Q]       -> pith.QConv
+//   DQ(x) -> Conv|FusedConv(DQ(w int8), bias[, DQ(r)]) [-> Q] -> pith.QConv (r: a fused
+//            residual, per-tensor uint8/int8 like x)
 //   DQ(a) -> Gemm|FusedGemm|MatMul(DQ(b int8), bias) [-> Q] -> pith.QGemm
 //   DQ(x) -> MaxPool|Flatten|Reshape|Squeeze|Unsqueeze|Transpose -> Q (same scale and
 //            zero point)                                   -> the same op on the int8 tensor
@@ -144,9 +145,13 @@ bool lower_compute(Graph& g, const passes::GraphIndex& index, size_t k) {
   const bool gemm = (default_domain(c) && c.op_type == "Gemm") || (c.domain == "pith" && c.op_type == "FusedGemm");
   const bool matmul = default_domain(c) && c.op_type == "MatMul";
   if (!(conv || gemm || matmul) || c.outputs.size() != 1 || c.inputs.size() < 2) return false;
-  if (conv && c.inputs.size() > 3) return false;  // a fused residual input: not lowered
   auto x = quantized_activation(g, index, c.inputs[0]);
   if (!x) return false;
+  std::optional<QParams> residual;
+  if (conv && c.has_input(3)) {
+    residual = quantized_activation(g, index, c.inputs[3]);
+    if (!residual) return false;  // a float residual: the Conv stays float
+  }
   int64_t channel_axis = 0;
   bool trans_b = false;
   if (gemm) {
@@ -194,6 +199,7 @@ bool lower_compute(Graph& g, const passes::GraphIndex& index, size_t k) {
     output = g.nodes[*q].outputs[0];
   }
   q_node.inputs = {x->data, x->scale, x->zero_point, w->data, w->scale, zero_w, y_scale, y_zp, *bias};
+  if (residual) q_node.inputs.insert(q_node.inputs.end(), {residual->data, residual->scale, residual->zero_point});
   while (!q_node.inputs.empty() && q_node.inputs.back().empty()) q_node.inputs.pop_back();
   q_node.outputs = {output};
   replace(g, k, std::move(q_node), q);

@@ -119,6 +119,53 @@ TEST(QuantizeInt8, SevenBitWeightsAndKeptLayers) {
   EXPECT_GE(count(g, "FusedGemm") + count(g, "Gemm"), 1);  // fc2 in float
 }
 
+// A residual block (Conv + Relu, Conv, Add of the first output, Relu: optimized into a
+// FusedConv with a residual input): the residual is quantized like any activation and the
+// second convolution lowers to a QConv that adds it in int8's epilogue.
+TEST(QuantizeInt8, QuantizesConvolutionsWithAFusedResidual) {
+  Graph g;
+  g.name = "residual_cnn";
+  g.opset = 13;
+  Dim n{1, ""};  // static shapes: the residual Add fuses only where both shapes are known
+  for (const char* v : {"c2", "r1"}) g.value_info[v] = info(v, {n, Dim{8, ""}, Dim{12, ""}, Dim{12, ""}});
+  g.inputs.push_back(info("input", {n, Dim{2, ""}, Dim{12, ""}, Dim{12, ""}}));
+  g.outputs.push_back(info("logits", {n, Dim{5, ""}}));
+  g.initializers["w1"] = uniform_tensor({8, 2, 3, 3}, 21, -0.5f, 0.5f);
+  g.initializers["b1"] = uniform_tensor({8}, 22, -0.1f, 0.1f);
+  g.initializers["w2"] = uniform_tensor({8, 8, 3, 3}, 23, -0.2f, 0.2f);
+  g.initializers["b2"] = uniform_tensor({8}, 24, -0.1f, 0.1f);
+  g.initializers["w3"] = uniform_tensor({5, 1152}, 25, -0.05f, 0.05f);
+  g.initializers["b3"] = uniform_tensor({5}, 26, -0.1f, 0.1f);
+  const Attribute pads = attr_ints({1, 1, 1, 1});
+  g.nodes.push_back(make_node("Conv", "conv1", {"input", "w1", "b1"}, {"c1"}, {{"pads", pads}}));
+  g.nodes.push_back(make_node("Relu", "relu1", {"c1"}, {"r1"}));
+  g.nodes.push_back(make_node("Conv", "conv2", {"r1", "w2", "b2"}, {"c2"}, {{"pads", pads}}));
+  g.nodes.push_back(make_node("Add", "add", {"c2", "r1"}, {"s"}));
+  g.nodes.push_back(make_node("Relu", "relu2", {"s"}, {"r2"}));
+  g.nodes.push_back(make_node("Flatten", "flatten", {"r2"}, {"f"}));
+  g.nodes.push_back(make_node("Gemm", "fc", {"f", "w3", "b3"}, {"logits"}, {{"transB", attr_int(1)}}));
+  optimize(g);
+  ASSERT_EQ(count(g, "FusedConv"), 2);
+  const Graph base = g;
+  Int8Report report = quantize_int8_static(g, images(64, 7));
+  EXPECT_EQ(report.layers.size(), 3u);
+  EXPECT_TRUE(report.skipped.empty());
+  Graph lowered = g;
+  optimize(lowered);
+  EXPECT_EQ(count(lowered, "QConv"), 2);
+  EXPECT_EQ(count(lowered, "FusedConv") + count(lowered, "Conv") + count(lowered, "Add"), 0);
+  int with_residual = 0;
+  for (auto& node : lowered.nodes) with_residual += node.op_type == "QConv" && node.has_input(9);
+  EXPECT_EQ(with_residual, 1);
+  // The int8 graph computes what the QDQ graph means, and stays close to the float model.
+  Tensor x = images(32, 8);
+  Tensor want = predict(std::make_shared<Graph>(base), x);
+  Tensor qdq = predict(std::make_shared<Graph>(g), x), int8 = predict(std::make_shared<Graph>(lowered), x);
+  EXPECT_GT(sqnr_db(int8, qdq), 45.0);
+  EXPECT_EQ(top1_agreement(int8, qdq), 1.0);
+  EXPECT_GT(sqnr_db(int8, want), 25.0);
+}
+
 TEST(QuantizeInt8, RejectsCalibrationDataTheModelCannotTake) {
   Graph g = small_cnn();
   EXPECT_THROW(quantize_int8_static(g, Tensor(DType::Float32, {4, 3, 12, 12})), Error);

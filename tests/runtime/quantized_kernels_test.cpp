@@ -3,7 +3,7 @@
 // depthwise, one-row products, strides,
 // padding, dilations), random zero points and edge values (0 and 255 activations, -127
 // and 127 weights; the largest accumulators K < 2^16 allows), quantized and float
-// outputs, on every SIMD target (AVX-512 VNNI's byte quads included); exact results
+// outputs, fused residuals, on every SIMD target (AVX-512 VNNI's byte quads included); exact results
 // (Relu/Clip/no activation; activations through exp agree within one step), and bitwise
 // identical for 1 and 3 threads. Also QConv against ONNX's QLinearConv.
 #include <gtest/gtest.h>
@@ -121,6 +121,53 @@ TEST(QuantizedKernels, QConvMatchesReferenceOnRandomShapes) {
       expect_bitwise(conv.run_session(1, 3, 2)[0], one, what + " (3 threads)");
     }
   });
+}
+
+// A fused residual (inputs 9-11, uint8 or int8 like the output's shape) added before the
+// activation: GEMM tiles, depthwise planes (float and int32 paths), vector tails.
+TEST(QuantizedKernels, QConvWithResidualMatchesReference) {
+  std::mt19937 rng(26);
+  for_each_target([&] {
+    for (int trial = 0; trial < 30; ++trial) {
+      const int64_t N = 1 + rng() % 2, KH = 1 + rng() % 3, KW = 1 + rng() % 3, s = 1 + rng() % 2;
+      int64_t group = 1, C = 1 + rng() % 9, M = 1 + rng() % 30;
+      if (rng() % 3 == 0) group = C = M = 2 + rng() % 7;  // depthwise
+      const int64_t H = KH + rng() % 15, W = KW + rng() % 35;
+      const int64_t OH = (H - KH) / s + 1, OW = (W - KW) / s + 1;
+      const bool quantized = rng() % 4 != 0, s8 = rng() % 2;
+      const std::string act = kActs[rng() % 3];  // none, Relu, Clip: exact
+      OpRunner conv("QConv", {random_u8({N, C, H, W}, rng), scalar_f(0.01f), scalar_u8(uint8_t(rng() % 256)),
+                              random_s8({M, C / group, KH, KW}, rng), random_scales(M, rng), Tensor(DType::Int8, {M})});
+      conv.domain("pith").i("group", group).ints("strides", {s, s});
+      set_outputs(conv, rng, quantized, act);
+      conv.input(rng() % 3 ? random_bias(M, rng) : Tensor());
+      conv.input(s8 ? random_s8({N, M, OH, OW}, rng) : random_u8({N, M, OH, OW}, rng));
+      conv.input(scalar_f(0.02f + float(rng() % 100) / 1000.0f));
+      conv.input(s8 ? Tensor::scalar<int8_t>(int8_t(int(rng() % 256) - 128)) : scalar_u8(uint8_t(rng() % 256)));
+      const std::string what = "residual trial " + std::to_string(trial) + " x" + shape_str(conv.inputs[0].shape()) +
+                               " w" + shape_str(conv.inputs[3].shape()) + (s8 ? " int8" : " uint8") + " act '" + act +
+                               "'";
+      Tensor want = conv.run_reference()[0];
+      Tensor one = conv.run_session(1, 1, 2)[0];
+      expect_bitwise(one, want, what);
+      expect_bitwise(conv.run_session(1, 3, 2)[0], one, what + " (3 threads)");
+    }
+  });
+}
+
+TEST(QuantizedKernels, QConvRejectsAMismatchedResidual) {
+  std::mt19937 rng(27);
+  auto conv = [&](Tensor residual, Tensor zero_point) {
+    OpRunner op("QConv", {random_u8({1, 3, 5, 5}, rng), scalar_f(0.01f), scalar_u8(3), random_s8({4, 3, 3, 3}, rng),
+                          random_scales(4, rng), Tensor(DType::Int8, {4}), Tensor(), Tensor(), Tensor(),
+                          std::move(residual), scalar_f(0.1f), std::move(zero_point)});
+    op.domain("pith");
+    return op;
+  };
+  EXPECT_NO_THROW(conv(random_u8({1, 4, 3, 3}, rng), scalar_u8(0)).go());
+  EXPECT_THROW(conv(random_u8({1, 4, 3, 4}, rng), scalar_u8(0)).go(), Error);               // shape
+  EXPECT_THROW(conv(random_u8({1, 4, 3, 3}, rng), Tensor::scalar<int8_t>(0)).go(), Error);  // zero point type
+  EXPECT_THROW(conv(Tensor(DType::Float32, {1, 4, 3, 3}), scalar_f(0)).go(), Error);        // float residual
 }
 
 // Depthwise through the float kernel must stay exact at the extremes it relies on:
@@ -279,9 +326,10 @@ uint64_t fnv1a(const Tensor& t) {
   return h;
 }
 
-// The int8 kernels give the same bits on every ISA: a fixed QConv (quantized output) and a
-// fixed QGemm (float output), built from integers only, hash to values pinned on x86-64 and
-// checked again under qemu-aarch64 (NEON) by scripts/test-aarch64.sh, on every SIMD target.
+// The int8 kernels give the same bits on every ISA: a fixed QConv (quantized output, with and
+// without a fused residual) and a fixed QGemm (float output), built from integers only, hash
+// to values pinned on x86-64 and checked again under qemu-aarch64 (NEON) by scripts/test-aarch64.sh, on every SIMD
+// target.
 TEST(QuantizedKernels, ResultsAreTheSameBitsOnEveryIsa) {
   std::mt19937 rng(7);  // its raw output is specified by the standard, unlike distributions
   auto u8 = [&](Shape s) {
@@ -306,11 +354,16 @@ TEST(QuantizedKernels, ResultsAreTheSameBitsOnEveryIsa) {
   };
   const Tensor x = u8({1, 5, 13, 11}), w = s8({12, 5, 3, 3}), ws = scales(12), b = bias(12);
   const Tensor a = u8({3, 77}), wg = s8({9, 77}), wgs = scales(9), bg = bias(9);
+  const Tensor r = u8({1, 12, 7, 11});
   for_each_target([&] {
     OpRunner conv("QConv", {x, scalar_f(0.0125f), scalar_u8(131), w, ws, Tensor(DType::Int8, {12}), scalar_f(0.3f),
                             scalar_u8(17), b});
     conv.domain("pith").ints("pads", {1, 1, 1, 1}).ints("strides", {2, 1}).s("activation", "Relu");
     EXPECT_EQ(fnv1a(conv.run_session(1, 1, 2)[0]), 0xbee8ee7a0c40a1f2ull) << "QConv";
+    OpRunner residual("QConv", {x, scalar_f(0.0125f), scalar_u8(131), w, ws, Tensor(DType::Int8, {12}), scalar_f(0.3f),
+                                scalar_u8(17), b, r, scalar_f(0.07f), scalar_u8(121)});
+    residual.domain("pith").ints("pads", {1, 1, 1, 1}).ints("strides", {2, 1}).s("activation", "Relu");
+    EXPECT_EQ(fnv1a(residual.run_session(1, 1, 2)[0]), 0x7c127d8af3db86dbull) << "QConv with a residual";
     OpRunner gemm("QGemm",
                   {a, scalar_f(0.02f), scalar_u8(128), wg, wgs, Tensor(DType::Int8, {9}), Tensor(), Tensor(), bg});
     gemm.domain("pith").i("transB", 1);

@@ -46,7 +46,7 @@ std::string check_target(const Graph& g, size_t n, Target& t) {
   if (!float32_or_unknown(g, node.inputs[0])) return "the input is not float32";
   t.node = n;
   if (conv) {
-    if (node.inputs.size() > 3) return "a fused residual input";
+    if (node.has_input(3) && !float32_or_unknown(g, node.inputs[3])) return "the residual input is not float32";
     if (w->rank() < 3) return "the weight has rank < 3";
     t.kind = Kind::Conv;
     t.channel_axis = 0;
@@ -167,7 +167,11 @@ Int8Report quantize_int8_static(Graph& g, const Tensor& calibration, const Int8O
   std::map<std::string, std::string> head;  // quantized value -> the value whose range it uses
   std::vector<std::string> order;           // in discovery order (deterministic)
   std::vector<std::string> work;
-  for (const Target& t : targets) work.push_back(g.nodes[t.node].inputs[0]);
+  for (const Target& t : targets) {
+    const Node& node = g.nodes[t.node];
+    work.push_back(node.inputs[0]);
+    if (t.kind == Kind::Conv && node.has_input(3)) work.push_back(node.inputs[3]);  // a fused residual
+  }
   while (!work.empty()) {
     std::string v = work.back();
     work.pop_back();

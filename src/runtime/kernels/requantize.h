@@ -2,6 +2,11 @@
 // and SIMD kernels so that they agree bit for bit. For output channel c, with the int32
 // accumulator acc = sum (x - x_zp) * (w - w_zp) + bias_q[c]:
 //   real = act(float(acc) * multiplier[c])        multiplier[c] = x_scale * w_scale[c]
+// or, with a fused residual r (pith.QConv's inputs 9-11: a uint8/int8 tensor of the
+// output's shape, its scale and zero point), the residual's real value added first:
+//   real = act(float(acc) * multiplier[c] + float(r - r_zero_point) * r_scale)
+// in that order of operations (the sources that compute it are compiled with
+// -ffp-contract=off, CMakeLists.txt, so that no FMA merges a product into the sum):
 //   float output:     y = real
 //   quantized output: y = saturate(round_half_even(real * inv_y_scale) + y_zero_point)
 // The two multiplications are kept separate (not folded into one factor) so that a
@@ -25,8 +30,22 @@ struct Requantize {
   float inv_y_scale = 1.0f;
   int32_t y_zero_point = 0;
   int32_t q_min = 0, q_max = 0;  // the output type's range
+  bool residual = false;         // a fused residual input (its data is given per run)
+  DType residual_dtype = DType::UInt8;
+  float residual_scale = 1.0f;
+  int32_t residual_zero_point = 0;
 
   float real(int32_t acc, int64_t c) const { return apply_activation(activation, float(acc) * multiplier[size_t(c)]); }
+  // The residual's code at element i of its data.
+  int32_t residual_code(const void* data, int64_t i) const {
+    return residual_dtype == DType::UInt8 ? int32_t(static_cast<const uint8_t*>(data)[i])
+                                          : int32_t(static_cast<const int8_t*>(data)[i]);
+  }
+  // The real value with the residual whose code is r added before the activation.
+  float real(int32_t acc, int64_t c, int32_t r) const {
+    return apply_activation(activation,
+                            float(acc) * multiplier[size_t(c)] + float(r - residual_zero_point) * residual_scale);
+  }
   int32_t quantize(float real) const {
     float r = std::nearbyint(real * inv_y_scale);
     if (std::isnan(r)) r = 0;
@@ -38,7 +57,8 @@ struct Requantize {
 
 // Reads the scales of a quantized node laid out as QLinearConv's inputs: x_scale (1),
 // w_scale (4; a scalar or one per output channel), y_scale (6) and y_zero_point (7),
-// both omitted for a float output, and the fused activation attributes.
+// both omitted for a float output, the fused residual's scale (10) and zero point (11)
+// when it has one (9), and the fused activation attributes.
 inline Requantize read_requantize(const KernelContext& ctx, int64_t channels) {
   Requantize rq;
   const Tensor& xs = ctx.input(1);
@@ -66,6 +86,22 @@ inline Requantize read_requantize(const KernelContext& ctx, int64_t channels) {
     rq.output_dtype = yz.dtype();
     rq.q_min = yz.dtype() == DType::UInt8 ? 0 : -128;
     rq.q_max = yz.dtype() == DType::UInt8 ? 255 : 127;
+  }
+  rq.residual = ctx.has_input(9);
+  if (rq.residual) {
+    KERNEL_CHECK(ctx, ctx.has_input(10) && ctx.has_input(11), "a residual input needs its scale and zero point");
+    const Tensor& r = ctx.input(9);
+    const Tensor& rs = ctx.input(10);
+    const Tensor& rz = ctx.input(11);
+    KERNEL_CHECK(ctx, r.dtype() == DType::UInt8 || r.dtype() == DType::Int8, "the residual must be uint8 or int8, got ",
+                 dtype_name(r.dtype()));
+    KERNEL_CHECK(ctx, rs.numel() == 1 && rz.numel() == 1, "the residual's scale and zero point must be scalars");
+    KERNEL_CHECK(ctx, rz.dtype() == r.dtype(), "the residual's zero point is ", dtype_name(rz.dtype()),
+                 "; the residual is ", dtype_name(r.dtype()));
+    rq.residual_dtype = r.dtype();
+    rq.residual_scale = float(rs.as_double(0));
+    KERNEL_CHECK(ctx, std::isfinite(rq.residual_scale), "the residual's scale must be finite");
+    rq.residual_zero_point = int32_t(rz.as_int64(0));
   }
   return rq;
 }

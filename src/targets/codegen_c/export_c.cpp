@@ -330,6 +330,10 @@ class Emitter {
       return;
     }
     if (n.domain == "pith" && n.op_type == "QConv") {
+      if (n.has_input(9)) {
+        unsupported_.push_back(why + ": a fused residual input (int8) has no C kernel yet");
+        return;
+      }
       const Shape x = shape(n.inputs[0]), w = shape(n.inputs[3]);
       Shape y;
       const std::string s = conv_shape(n, x, w, y, why);

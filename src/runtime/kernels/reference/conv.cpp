@@ -397,7 +397,8 @@ void kernel_qlinear_conv(KernelContext& ctx) {
 }
 
 // pith.QConv: QLinearConv's inputs (x, x_scale, x_zero_point, w, w_scale, w_zero_point,
-// [y_scale, y_zero_point], [bias int32]) and Conv's attributes plus a fused activation.
+// [y_scale, y_zero_point], [bias int32], [residual, residual_scale, residual_zero_point])
+// and Conv's attributes plus a fused activation (requantize.h).
 void kernel_quantized_conv(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& w = ctx.input(3);
@@ -408,6 +409,10 @@ void kernel_quantized_conv(KernelContext& ctx) {
   const Tensor* bias = optional_bias(ctx, 8, g.M, "QConv");
   KERNEL_CHECK(ctx, !bias || bias->dtype() == DType::Int32, "QConv bias must be int32");
   const Requantize rq = read_requantize(ctx, g.M);
+  const void* residual = rq.residual ? ctx.input(9).raw() : nullptr;
+  if (rq.residual)
+    KERNEL_CHECK(ctx, ctx.input(9).shape() == conv_out_shape(g), "the residual has shape ",
+                 shape_str(ctx.input(9).shape()), "; the output has ", shape_str(conv_out_shape(g)));
   Tensor acc(DType::Int32, conv_out_shape(g));
   conv_forward<int32_t>(g, xc.data<int32_t>(), wc.data<int32_t>(), bias ? bias->data<int32_t>() : nullptr,
                         acc.data<int32_t>());
@@ -418,7 +423,8 @@ void kernel_quantized_conv(KernelContext& ctx) {
     for (int64_t m = 0; m < g.M; ++m) {
       const int64_t base = (n * g.M + m) * O;
       for (int64_t o = 0; o < O; ++o) {
-        const float real = rq.real(a[base + o], m);
+        const float real =
+            residual ? rq.real(a[base + o], m, rq.residual_code(residual, base + o)) : rq.real(a[base + o], m);
         if (!rq.quantized_output)
           y.data<float>()[base + o] = real;
         else if (rq.output_dtype == DType::UInt8)

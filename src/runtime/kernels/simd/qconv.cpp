@@ -1,12 +1,12 @@
 // Fast int8 kernels for pith.QConv (2-D NCHW, any grouping; depthwise exactly through the
-// float depthwise kernel) and
-// pith.QGemm, on the int8 GEMM of qgemm.h. Weights are packed once per node (kept in the node's state).
-// QConv: per image and group, output column blocks of im2col(X - x_zero_point) packed
-// as int16 pairs, times the packed weights, requantized on the way out. QGemm computes
-// Y^T = W * A^T (the weights as the packed left operand); a single row of A is a
-// matrix-vector product instead. Work splits over tiles by index, so results are
-// identical for any thread count. Weights with nonzero zero points, other ranks and
-// types go to the reference kernels.
+// float depthwise kernel) and pith.QGemm, on the int8 GEMM of qgemm.h. Weights are packed
+// once per node (kept in the node's state).
+// QConv: per image and group, output column blocks of im2col(X) packed in qgemm.h's
+// layout, times the packed weights, requantized on the way out with the fused residual
+// (inputs 9-11) when there is one. QGemm computes Y^T = W * A^T (the weights as the
+// packed left operand); a single row of A is a matrix-vector product instead. Work
+// splits over tiles by index, so results are identical for any thread count. Weights
+// with nonzero zero points, other ranks and types go to the reference kernels.
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -67,9 +67,8 @@ NodeState* node_state(KernelContext& ctx) {
 
 // The requantization of the node's scales, computed once when they are all initializers.
 const Requantize& requantization(KernelContext& ctx, int64_t channels) {
-  const bool constant = ctx.input_is_constant(1) && ctx.input_is_constant(4) &&
-                        (!ctx.has_input(6) || ctx.input_is_constant(6)) &&
-                        (!ctx.has_input(7) || ctx.input_is_constant(7));
+  bool constant = ctx.input_is_constant(1) && ctx.input_is_constant(4);
+  for (size_t i : {6, 7, 10, 11}) constant = constant && (!ctx.has_input(i) || ctx.input_is_constant(i));
   NodeState* st = constant ? node_state(ctx) : nullptr;
   if (st && st->rq_source[0] == ctx.input(1).raw() && st->rq_source[1] == ctx.input(4).raw() &&
       int64_t(st->rq.multiplier.size()) == channels)
@@ -164,6 +163,12 @@ void im2col_block(const QConvShape& s, const T* x, int64_t j0, int64_t nc, T zer
   }
 }
 
+// The fused residual's codes of output plane p (image * M + channel), or null.
+const void* residual_plane(const KernelContext& ctx, const QConvShape& s, int64_t p) {
+  if (!ctx.has_input(9)) return nullptr;
+  return static_cast<const char*>(ctx.input(9).raw()) + p * s.OH * s.OW;
+}
+
 // Depthwise convolution with int32 accumulators, one (image, channel) plane per task: per
 // output row, each tap's weight times a run of input pixels; then the plane is
 // requantized in one pass. For filters of more than kMaxExactTaps taps.
@@ -205,7 +210,7 @@ void run_qdepthwise_int32(KernelContext& ctx, const QConvShape& s, const Requant
           }
         }
       }
-      simd::requantize_row(plane_acc, s.OH * s.OW, bias ? bias[c] : 0, c, rq, out);
+      simd::requantize_row(plane_acc, s.OH * s.OW, bias ? bias[c] : 0, c, rq, out, residual_plane(ctx, s, p));
     }
   };
   if (ThreadPool* pool = ctx.thread_pool(); pool && s.N * s.C > 1)
@@ -258,7 +263,7 @@ void run_qdepthwise(KernelContext& ctx, const QConvShape& s, const Requantize& r
         simd::dequantize_s8(plane, s.H * s.W, 1.0f, zp, xf);
       simd::depthwise_conv2d(p, 1, 0, 1, xf, wf.data() + c * taps, nullptr, nullptr, Activation{}, acc, scratch);
       char* out = static_cast<char*>(y.raw()) + size_t(i * s.OH * s.OW) * esize;
-      simd::requantize_row_f32(acc, s.OH * s.OW, bias ? bias[c] : 0, c, rq, out);
+      simd::requantize_row_f32(acc, s.OH * s.OW, bias ? bias[c] : 0, c, rq, out, residual_plane(ctx, s, i));
     }
   };
   if (ThreadPool* pool = ctx.thread_pool(); pool && s.N * s.C > 1)
@@ -303,9 +308,11 @@ void run_qconv(KernelContext& ctx, const QConvShape& s, const Requantize& rq) {
       else
         b_offset = simd::pack_qb_s8(src, rs, 1, K, nc, int32_t(zp), pb);
       simd::QgemmOutput out;
-      out.data = static_cast<char*>(y.raw()) + size_t((n * s.M + g * Mg) * O + j0) * esize;
+      const size_t at = size_t((n * s.M + g * Mg) * O + j0);
+      out.data = static_cast<char*>(y.raw()) + at * esize;
       out.row_stride = O;
       out.col_stride = 1;
+      if (ctx.has_input(9)) out.residual = static_cast<const char*>(ctx.input(9).raw()) + at;
       simd::qgemm_packed(Mg, nc, K, pw.packed.data() + g * pw.group_stride, pb, b_offset, bias, rq, g * Mg, out);
     }
   };
@@ -324,8 +331,9 @@ void kernel_quantized_conv_fast(KernelContext& ctx) {
   const bool ok = (x.dtype() == DType::UInt8 || x.dtype() == DType::Int8) && w.dtype() == DType::Int8 &&
                   ctx.input(2).numel() == 1 && ctx.input(2).dtype() == x.dtype() && zero_weight_zero_point(ctx) &&
                   (!ctx.has_input(8) || (ctx.input(8).dtype() == DType::Int32 && ctx.input(8).numel() == w.dim(0))) &&
-                  read_shape(ctx, x, w, s);
-  if (!ok) return kernel_quantized_conv(ctx);
+                  read_shape(ctx, x, w, s) &&
+                  (!ctx.has_input(9) || ctx.input(9).shape() == Shape{s.N, s.M, s.OH, s.OW});
+  if (!ok) return kernel_quantized_conv(ctx);  // the reference kernel handles the rest, or says what is wrong
   const Requantize& rq = requantization(ctx, s.M);
   if (s.depthwise()) {
     if (x.dtype() == DType::UInt8)

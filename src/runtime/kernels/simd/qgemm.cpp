@@ -164,6 +164,22 @@ HWY_INLINE hn::Vec<DF> RealValues(hn::Vec<D32> acc, int32_t bias, float multipli
   return Activate(df, hn::Mul(hn::ConvertTo(df, hn::Add(acc, hn::Set(d32, bias))), hn::Set(df, multiplier)),
                   rq.activation);
 }
+// The same with the fused residual's real values of the n (<= lanes) codes at r added
+// before the activation, in requantize.h's order of operations.
+HWY_INLINE hn::Vec<DF> RealValues(hn::Vec<D32> acc, int32_t bias, float multiplier, const Requantize& rq, const void* r,
+                                  int64_t n) {
+  const D32 d32;
+  const DF df;
+  const hn::Rebind<uint8_t, D32> du8;
+  const hn::Rebind<int8_t, D32> ds8;
+  const auto codes = rq.residual_dtype == DType::UInt8
+                         ? hn::PromoteTo(d32, LoadFirstN(du8, n, static_cast<const uint8_t*>(r)))
+                         : hn::PromoteTo(d32, LoadFirstN(ds8, n, static_cast<const int8_t*>(r)));
+  const auto residual =
+      hn::Mul(hn::ConvertTo(df, hn::Sub(codes, hn::Set(d32, rq.residual_zero_point))), hn::Set(df, rq.residual_scale));
+  const auto conv = hn::Mul(hn::ConvertTo(df, hn::Add(acc, hn::Set(d32, bias))), hn::Set(df, multiplier));
+  return Activate(df, hn::Add(conv, residual), rq.activation);
+}
 HWY_INLINE hn::Vec<D32> QuantizedCodes(hn::Vec<DF> real, const Requantize& rq) {
   const D32 d32;
   const DF df;
@@ -175,10 +191,11 @@ HWY_INLINE hn::Vec<D32> QuantizedCodes(hn::Vec<DF> real, const Requantize& rq) {
 
 // Requantizes `cols` accumulators, load(c) giving the vector at column c (whole vectors
 // are read; columns past cols are ignored), into contiguous outputs at base (codes
-// narrowed with saturation, which is exact: they are in range).
+// narrowed with saturation, which is exact: they are in range). residual: the fused
+// residual's codes of these columns (contiguous; none read past cols), or null.
 template <class Load>
 HWY_INLINE void StoreContiguous(const Load& load, int64_t cols, int32_t bias, float multiplier, const Requantize& rq,
-                                char* base) {
+                                char* base, const void* residual) {
   const D32 d32;
   const DF df;
   const hn::Rebind<uint8_t, D32> du8;
@@ -186,7 +203,9 @@ HWY_INLINE void StoreContiguous(const Load& load, int64_t cols, int32_t bias, fl
   const int64_t L = int64_t(hn::Lanes(d32));
   for (int64_t c = 0; c < cols; c += L) {
     const int64_t n = std::min(L, cols - c);
-    const auto real = RealValues(load(c), bias, multiplier, rq);
+    const auto real =
+        residual ? RealValues(load(c), bias, multiplier, rq, static_cast<const char*>(residual) + c, n)  // byte codes
+                 : RealValues(load(c), bias, multiplier, rq);
     if (!rq.quantized_output)
       StoreFirstN(real, df, n, reinterpret_cast<float*>(base) + c);
     else if (rq.output_dtype == DType::UInt8)
@@ -197,12 +216,13 @@ HWY_INLINE void StoreContiguous(const Load& load, int64_t cols, int32_t bias, fl
 }
 
 // Requantizes one row of `cols` int32 values (whole vectors readable) and writes them with
-// the output's strides.
+// the output's strides; a fused residual (contiguous rows only) is read where the row's
+// outputs go.
 HWY_INLINE void StoreRow(const int32_t* acc, int64_t cols, int32_t bias, float multiplier, const Requantize& rq,
-                         char* base, int64_t col_stride) {
+                         char* base, int64_t col_stride, const void* residual = nullptr) {
   const D32 d32;
   if (col_stride == 1) {
-    StoreContiguous([&](int64_t c) { return hn::LoadU(d32, acc + c); }, cols, bias, multiplier, rq, base);
+    StoreContiguous([&](int64_t c) { return hn::LoadU(d32, acc + c); }, cols, bias, multiplier, rq, base, residual);
     return;
   }
   const DF df;
@@ -314,8 +334,10 @@ HWY_INLINE void Tile(int64_t groups, const int32_t* HWY_RESTRICT a, const int32_
   const size_t esize = rq.quantized_output ? 1 : sizeof(float);
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t m = m0 + row0 + r;
-    char* base = static_cast<char*>(out.data) + size_t((row0 + r) * out.row_stride + col0 * out.col_stride) * esize;
-    StoreRow(tile + r * nr, cols, bias ? bias[m] : 0, rq.multiplier[size_t(m)], rq, base, out.col_stride);
+    const size_t at = size_t((row0 + r) * out.row_stride + col0 * out.col_stride);
+    StoreRow(tile + r * nr, cols, bias ? bias[m] : 0, rq.multiplier[size_t(m)], rq,
+             static_cast<char*>(out.data) + at * esize, out.col_stride,
+             out.residual ? static_cast<const char*>(out.residual) + at : nullptr);
   }
 }
 
@@ -334,31 +356,36 @@ void QgemmPacked(int64_t M, int64_t N, int64_t K, const int32_t* pa, const int32
 // nothing past n is read.
 template <typename T, class Load>
 HWY_INLINE void RequantizeSpan(const T* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out,
-                               const Load& load) {
+                               const void* residual, const Load& load) {
   const D32 d32;
   const int64_t L = int64_t(hn::Lanes(d32));
   const size_t esize = rq.quantized_output ? 1 : sizeof(float);
   const float multiplier = rq.multiplier[size_t(channel)];
   const int64_t whole = n / L * L;
-  StoreContiguous([&](int64_t c) { return load(acc + c); }, whole, bias, multiplier, rq, static_cast<char*>(out));
+  StoreContiguous([&](int64_t c) { return load(acc + c); }, whole, bias, multiplier, rq, static_cast<char*>(out),
+                  residual);
   if (whole == n) return;
   constexpr size_t kMaxL = HWY_MAX_BYTES / sizeof(int32_t);
   HWY_ALIGN T tail[kMaxL] = {};
   std::memcpy(tail, acc + whole, size_t(n - whole) * sizeof(T));
   StoreContiguous([&](int64_t) { return load(tail); }, n - whole, bias, multiplier, rq,
-                  static_cast<char*>(out) + size_t(whole) * esize);
+                  static_cast<char*>(out) + size_t(whole) * esize,
+                  residual ? static_cast<const char*>(residual) + whole : nullptr);
 }
 
-void RequantizeRow(const int32_t* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out) {
+void RequantizeRow(const int32_t* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out,
+                   const void* residual) {
   const D32 d32;
-  RequantizeSpan(acc, n, bias, channel, rq, out, [&](const int32_t* p) { return hn::LoadU(d32, p); });
+  RequantizeSpan(acc, n, bias, channel, rq, out, residual, [&](const int32_t* p) { return hn::LoadU(d32, p); });
 }
 
 // Float accumulators hold exact integers below 2^24: the conversion is exact.
-void RequantizeRowF32(const float* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out) {
+void RequantizeRowF32(const float* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out,
+                      const void* residual) {
   const D32 d32;
   const DF df;
-  RequantizeSpan(acc, n, bias, channel, rq, out, [&](const float* p) { return hn::ConvertTo(d32, hn::LoadU(df, p)); });
+  RequantizeSpan(acc, n, bias, channel, rq, out, residual,
+                 [&](const float* p) { return hn::ConvertTo(d32, hn::LoadU(df, p)); });
 }
 
 void QgemvRows(int64_t n0, int64_t n1, int64_t K, const int8_t* w, int64_t ldw, const int16_t* x, const int32_t* bias,
@@ -422,11 +449,13 @@ void qgemm_packed(int64_t M, int64_t N, int64_t K, const int32_t* pa, const int3
   HWY_DYNAMIC_DISPATCH(QgemmPacked)(M, N, K, pa, pb, b_offset, bias, rq, m0, out);
 }
 
-void requantize_row(const int32_t* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out) {
-  HWY_DYNAMIC_DISPATCH(RequantizeRow)(acc, n, bias, channel, rq, out);
+void requantize_row(const int32_t* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out,
+                    const void* residual) {
+  HWY_DYNAMIC_DISPATCH(RequantizeRow)(acc, n, bias, channel, rq, out, residual);
 }
-void requantize_row_f32(const float* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out) {
-  HWY_DYNAMIC_DISPATCH(RequantizeRowF32)(acc, n, bias, channel, rq, out);
+void requantize_row_f32(const float* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out,
+                        const void* residual) {
+  HWY_DYNAMIC_DISPATCH(RequantizeRowF32)(acc, n, bias, channel, rq, out, residual);
 }
 void qgemv_rows(int64_t n0, int64_t n1, int64_t K, const int8_t* w, int64_t ldw, const int16_t* x, const int32_t* bias,
                 const Requantize& rq, void* out) {

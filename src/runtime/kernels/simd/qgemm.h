@@ -62,9 +62,12 @@ int32_t pack_qb_s8(const int8_t* src, int64_t row_stride, int64_t col_stride, in
 
 // Where the epilogue writes: element (m, n) of C goes to out[m * row_stride + n * col_stride]
 // (Conv: rows are channel planes; QGemm computes C^T and writes rows as columns).
+// residual (when rq has one; contiguous rows only, col_stride 1): its uint8/int8 codes
+// laid out as the output, element (m, n) at residual[m * row_stride + n].
 struct QgemmOutput {
   void* data = nullptr;
   int64_t row_stride = 0, col_stride = 1;
+  const void* residual = nullptr;
 };
 
 // C = packed_a * packed_b for rows [m0, m0 + M) of the requantization (bias[m0 + i] and
@@ -74,10 +77,13 @@ void qgemm_packed(int64_t M, int64_t N, int64_t K, const int32_t* packed_a, cons
                   const int32_t* bias, const Requantize& rq, int64_t m0, const QgemmOutput& out);
 
 // Requantizes n accumulators of output channel `channel` (bias added first) into n
-// contiguous outputs at `out` (the element type rq says).
-void requantize_row(const int32_t* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out);
+// contiguous outputs at `out` (the element type rq says), with the fused residual's n
+// codes at `residual` when rq has one.
+void requantize_row(const int32_t* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out,
+                    const void* residual = nullptr);
 // The same for accumulators held in float, each an exact integer below 2^24 in magnitude.
-void requantize_row_f32(const float* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out);
+void requantize_row_f32(const float* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out,
+                        const void* residual = nullptr);
 
 // Matrix-vector product for one-row inputs: for n in [n0, n1), output n of `out` =
 // requantize(sum_k w[n * ldw + k] * x[k] + bias[n]) as channel n, where x holds the

@@ -30,6 +30,15 @@ HWY_INLINE void StoreFirstN(hn::Vec<D> v, D d, int64_t n, T* y) {
   std::memcpy(y, buf, size_t(n) * sizeof(T));
 }
 
+// Loads the first n (<= Lanes(d)) values at x, the other lanes zero; nothing past n is read.
+template <class D, typename T>
+HWY_INLINE hn::Vec<D> LoadFirstN(D d, int64_t n, const T* x) {
+  if (n == int64_t(hn::Lanes(d))) return hn::LoadU(d, x);
+  HWY_ALIGN T buf[HWY_MAX_BYTES / sizeof(T)] = {};
+  std::memcpy(buf, x, size_t(n) * sizeof(T));
+  return hn::Load(d, buf);
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace pith::simd
 HWY_AFTER_NAMESPACE();
