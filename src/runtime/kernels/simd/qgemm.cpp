@@ -12,7 +12,7 @@
 #include <type_traits>
 
 #include "runtime/kernels/simd/qgemm.h"
-#include "runtime/kernels/simd/simd_activation-inl.h"
+#include "runtime/kernels/simd/simd_requantize-inl.h"
 #include "runtime/kernels/simd/simd_store-inl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -156,96 +156,40 @@ int32_t PackQBS8(const int8_t* src, int64_t rs, int64_t cs, int64_t K, int64_t N
   return PackQB(src, rs, cs, K, N, zp, out);
 }
 
-// The requantization of one vector of int32 accumulators (bias added): the real value
-// (activation applied), and for a quantized output its codes as int32.
-HWY_INLINE hn::Vec<DF> RealValues(hn::Vec<D32> acc, int32_t bias, float multiplier, const Requantize& rq) {
+// Requantizes one row of `cols` int32 values (whole vectors readable) through the epilogue
+// and writes them with the output's strides; the fused residual (contiguous rows only) is
+// read where the row's outputs go.
+template <class Ep>
+HWY_INLINE void StoreRow(const Ep& ep, const int32_t* acc, int64_t cols, int32_t bias, float multiplier, char* base,
+                         int64_t col_stride, const void* residual) {
   const D32 d32;
   const DF df;
-  return Activate(df, hn::Mul(hn::ConvertTo(df, hn::Add(acc, hn::Set(d32, bias))), hn::Set(df, multiplier)),
-                  rq.activation);
-}
-// The same with the fused residual's real values of the n (<= lanes) codes at r added
-// before the activation, in requantize.h's order of operations.
-HWY_INLINE hn::Vec<DF> RealValues(hn::Vec<D32> acc, int32_t bias, float multiplier, const Requantize& rq, const void* r,
-                                  int64_t n) {
-  const D32 d32;
-  const DF df;
-  const hn::Rebind<uint8_t, D32> du8;
-  const hn::Rebind<int8_t, D32> ds8;
-  const auto codes = rq.residual_dtype == DType::UInt8
-                         ? hn::PromoteTo(d32, LoadFirstN(du8, n, static_cast<const uint8_t*>(r)))
-                         : hn::PromoteTo(d32, LoadFirstN(ds8, n, static_cast<const int8_t*>(r)));
-  const auto residual =
-      hn::Mul(hn::ConvertTo(df, hn::Sub(codes, hn::Set(d32, rq.residual_zero_point))), hn::Set(df, rq.residual_scale));
-  const auto conv = hn::Mul(hn::ConvertTo(df, hn::Add(acc, hn::Set(d32, bias))), hn::Set(df, multiplier));
-  return Activate(df, hn::Add(conv, residual), rq.activation);
-}
-HWY_INLINE hn::Vec<D32> QuantizedCodes(hn::Vec<DF> real, const Requantize& rq) {
-  const D32 d32;
-  const DF df;
-  auto f = hn::Round(hn::Mul(real, hn::Set(df, rq.inv_y_scale)));
-  f = hn::Min(hn::Max(f, hn::Set(df, float(rq.q_min - rq.y_zero_point))),
-              hn::Set(df, float(rq.q_max - rq.y_zero_point)));
-  return hn::Add(hn::ConvertTo(d32, f), hn::Set(d32, rq.y_zero_point));
-}
-
-// Requantizes `cols` accumulators, load(c) giving the vector at column c (whole vectors
-// are read; columns past cols are ignored), into contiguous outputs at base (codes
-// narrowed with saturation, which is exact: they are in range). residual: the fused
-// residual's codes of these columns (contiguous; none read past cols), or null.
-template <class Load>
-HWY_INLINE void StoreContiguous(const Load& load, int64_t cols, int32_t bias, float multiplier, const Requantize& rq,
-                                char* base, const void* residual) {
-  const D32 d32;
-  const DF df;
-  const hn::Rebind<uint8_t, D32> du8;
-  const hn::Rebind<int8_t, D32> ds8;
   const int64_t L = int64_t(hn::Lanes(d32));
-  for (int64_t c = 0; c < cols; c += L) {
-    const int64_t n = std::min(L, cols - c);
-    const auto real =
-        residual ? RealValues(load(c), bias, multiplier, rq, static_cast<const char*>(residual) + c, n)  // byte codes
-                 : RealValues(load(c), bias, multiplier, rq);
-    if (!rq.quantized_output)
-      StoreFirstN(real, df, n, reinterpret_cast<float*>(base) + c);
-    else if (rq.output_dtype == DType::UInt8)
-      StoreFirstN(hn::DemoteTo(du8, QuantizedCodes(real, rq)), du8, n, reinterpret_cast<uint8_t*>(base) + c);
-    else
-      StoreFirstN(hn::DemoteTo(ds8, QuantizedCodes(real, rq)), ds8, n, reinterpret_cast<int8_t*>(base) + c);
-  }
-}
-
-// Requantizes one row of `cols` int32 values (whole vectors readable) and writes them with
-// the output's strides; a fused residual (contiguous rows only) is read where the row's
-// outputs go.
-HWY_INLINE void StoreRow(const int32_t* acc, int64_t cols, int32_t bias, float multiplier, const Requantize& rq,
-                         char* base, int64_t col_stride, const void* residual = nullptr) {
-  const D32 d32;
+  const auto bias_v = hn::Set(d32, bias);
+  const auto multiplier_v = hn::Set(df, multiplier);
   if (col_stride == 1) {
-    StoreContiguous([&](int64_t c) { return hn::LoadU(d32, acc + c); }, cols, bias, multiplier, rq, base, residual);
+    for (int64_t c = 0; c < cols; c += L)
+      ep.Store(hn::LoadU(d32, acc + c), bias_v, multiplier_v, std::min(L, cols - c),
+               base + size_t(c) * Ep::kOutputBytes,
+               residual ? static_cast<const char*>(residual) + c : nullptr);  // byte codes
     return;
   }
-  const DF df;
-  const size_t L = hn::Lanes(d32);
   constexpr size_t kMaxL = HWY_MAX_BYTES / sizeof(int32_t);
   HWY_ALIGN float real[2 * kMaxL];
   HWY_ALIGN int32_t q[2 * kMaxL];
-  for (int64_t c = 0; c < cols; c += int64_t(L)) {
-    const auto f = RealValues(hn::LoadU(d32, acc + c), bias, multiplier, rq);
-    if (rq.quantized_output)
-      hn::Store(QuantizedCodes(f, rq), d32, q + c);
+  for (int64_t c = 0; c < cols; c += L) {
+    const auto f = ep.Real(hn::LoadU(d32, acc + c), bias_v, multiplier_v, L, nullptr);
+    if constexpr (Ep::kOutputBytes == 1)
+      hn::Store(ep.Codes(f), d32, q + c);
     else
       hn::Store(f, df, real + c);
   }
-  if (!rq.quantized_output) {
-    float* y = reinterpret_cast<float*>(base);
-    for (int64_t c = 0; c < cols; ++c) y[c * col_stride] = real[c];
-  } else if (rq.output_dtype == DType::UInt8) {
-    uint8_t* y = reinterpret_cast<uint8_t*>(base);
-    for (int64_t c = 0; c < cols; ++c) y[c * col_stride] = uint8_t(q[c]);
-  } else {
-    int8_t* y = reinterpret_cast<int8_t*>(base);
-    for (int64_t c = 0; c < cols; ++c) y[c * col_stride] = int8_t(q[c]);
+  for (int64_t c = 0; c < cols; ++c) {
+    char* y = base + size_t(c * col_stride) * Ep::kOutputBytes;
+    if constexpr (Ep::kOutputBytes == 1)
+      *y = char(q[c]);  // the code's low byte: uint8 or int8
+    else
+      std::memcpy(y, &real[c], sizeof(float));
   }
 }
 
@@ -285,15 +229,12 @@ HWY_NOINLINE void AccumulateQuads(int64_t groups, const int32_t* HWY_RESTRICT a,
 #pragma GCC pop_options
 #endif
 
-// One MR x NR tile over all of K; writes the valid rows x cols through the epilogue.
-HWY_INLINE void Tile(int64_t groups, const int32_t* HWY_RESTRICT a, const int32_t* HWY_RESTRICT b, int32_t b_offset,
-                     int64_t rows, int64_t cols, int64_t row0, int64_t col0, const int32_t* bias, const Requantize& rq,
-                     int64_t m0, const QgemmOutput& out) {
+// The MR x NR accumulators of one tile over all of K, into tile (rows of NR).
+HWY_NOINLINE void Accumulate(int64_t groups, const int32_t* HWY_RESTRICT a, const int32_t* HWY_RESTRICT b,
+                             int32_t b_offset, int32_t* HWY_RESTRICT tile) {
   const D32 d32;
   const size_t L = hn::Lanes(d32);
   const int64_t nr = int64_t(2 * L);
-  constexpr size_t kMaxL = HWY_MAX_BYTES / sizeof(int32_t);
-  HWY_ALIGN int32_t tile[kMR * 2 * kMaxL];
 #if PITH_QGEMM_QUADS
   AccumulateQuads(groups, a, b, b_offset, tile);
 #elif HWY_TARGET == HWY_SCALAR
@@ -331,25 +272,30 @@ HWY_INLINE void Tile(int64_t groups, const int32_t* HWY_RESTRICT a, const int32_
     hn::Store(hn::RearrangeToOddPlusEven(c1[r], s1[r]), d32, tile + r * nr + L);
   }
 #endif
-  const size_t esize = rq.quantized_output ? 1 : sizeof(float);
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t m = m0 + row0 + r;
-    const size_t at = size_t((row0 + r) * out.row_stride + col0 * out.col_stride);
-    StoreRow(tile + r * nr, cols, bias ? bias[m] : 0, rq.multiplier[size_t(m)], rq,
-             static_cast<char*>(out.data) + at * esize, out.col_stride,
-             out.residual ? static_cast<const char*>(out.residual) + at : nullptr);
-  }
 }
 
 void QgemmPacked(int64_t M, int64_t N, int64_t K, const int32_t* pa, const int32_t* pb, int32_t b_offset,
                  const int32_t* bias, const Requantize& rq, int64_t m0, const QgemmOutput& out) {
   const int64_t groups = (K + kKG - 1) / kKG, nr = QNR();
-  for (int64_t q = 0; q < N; q += nr) {
-    const int64_t cols = std::min(nr, N - q);
-    for (int64_t p = 0; p < M; p += kMR)
-      Tile(groups, pa + p * (groups + 1), pb + q * groups, b_offset, std::min<int64_t>(kMR, M - p), cols, p, q, bias,
-           rq, m0, out);
-  }
+  constexpr size_t kMaxL = HWY_MAX_BYTES / sizeof(int32_t);
+  HWY_ALIGN int32_t tile[kMR * 2 * kMaxL];
+  WithEpilogue(rq, [&](const auto& ep) {
+    using Ep = std::decay_t<decltype(ep)>;
+    for (int64_t q = 0; q < N; q += nr) {
+      const int64_t cols = std::min(nr, N - q);
+      for (int64_t p = 0; p < M; p += kMR) {
+        Accumulate(groups, pa + p * (groups + 1), pb + q * groups, b_offset, tile);
+        const int64_t rows = std::min<int64_t>(kMR, M - p);
+        for (int64_t r = 0; r < rows; ++r) {
+          const int64_t m = m0 + p + r;
+          const size_t at = size_t((p + r) * out.row_stride + q * out.col_stride);
+          StoreRow(ep, tile + r * nr, cols, bias ? bias[m] : 0, rq.multiplier[size_t(m)],
+                   static_cast<char*>(out.data) + at * Ep::kOutputBytes, out.col_stride,
+                   out.residual ? static_cast<const char*>(out.residual) + at : nullptr);
+        }
+      }
+    }
+  });
 }
 
 // Whole vectors straight from acc; the last partial vector from a zero-padded copy, so
@@ -358,19 +304,25 @@ template <typename T, class Load>
 HWY_INLINE void RequantizeSpan(const T* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out,
                                const void* residual, const Load& load) {
   const D32 d32;
+  const DF df;
   const int64_t L = int64_t(hn::Lanes(d32));
-  const size_t esize = rq.quantized_output ? 1 : sizeof(float);
-  const float multiplier = rq.multiplier[size_t(channel)];
-  const int64_t whole = n / L * L;
-  StoreContiguous([&](int64_t c) { return load(acc + c); }, whole, bias, multiplier, rq, static_cast<char*>(out),
-                  residual);
-  if (whole == n) return;
-  constexpr size_t kMaxL = HWY_MAX_BYTES / sizeof(int32_t);
-  HWY_ALIGN T tail[kMaxL] = {};
-  std::memcpy(tail, acc + whole, size_t(n - whole) * sizeof(T));
-  StoreContiguous([&](int64_t) { return load(tail); }, n - whole, bias, multiplier, rq,
-                  static_cast<char*>(out) + size_t(whole) * esize,
-                  residual ? static_cast<const char*>(residual) + whole : nullptr);
+  const auto bias_v = hn::Set(d32, bias);
+  const auto multiplier_v = hn::Set(df, rq.multiplier[size_t(channel)]);
+  auto at = [&](const void* p, int64_t c, size_t bytes) { return static_cast<const char*>(p) + size_t(c) * bytes; };
+  WithEpilogue(rq, [&](const auto& ep) {
+    using Ep = std::decay_t<decltype(ep)>;
+    char* y = static_cast<char*>(out);
+    const int64_t whole = n / L * L;
+    for (int64_t c = 0; c < whole; c += L)
+      ep.Store(load(acc + c), bias_v, multiplier_v, L, y + size_t(c) * Ep::kOutputBytes,
+               residual ? at(residual, c, 1) : nullptr);
+    if (whole == n) return;
+    constexpr size_t kMaxL = HWY_MAX_BYTES / sizeof(int32_t);
+    HWY_ALIGN T tail[kMaxL] = {};
+    std::memcpy(tail, acc + whole, size_t(n - whole) * sizeof(T));
+    ep.Store(load(tail), bias_v, multiplier_v, n - whole, y + size_t(whole) * Ep::kOutputBytes,
+             residual ? at(residual, whole, 1) : nullptr);
+  });
 }
 
 void RequantizeRow(const int32_t* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out,
@@ -390,28 +342,31 @@ void RequantizeRowF32(const float* acc, int64_t n, int32_t bias, int64_t channel
 
 void QgemvRows(int64_t n0, int64_t n1, int64_t K, const int8_t* w, int64_t ldw, const int16_t* x, const int32_t* bias,
                const Requantize& rq, void* out) {
-  const size_t esize = rq.quantized_output ? 1 : sizeof(float);
-  for (int64_t n = n0; n < n1; ++n) {
-    const int8_t* row = w + n * ldw;
-    int64_t k = 0;
-    int32_t sum = 0;
+  WithEpilogue(rq, [&](const auto& ep) {
+    using Ep = std::decay_t<decltype(ep)>;
+    for (int64_t n = n0; n < n1; ++n) {
+      const int8_t* row = w + n * ldw;
+      int64_t k = 0;
+      int32_t sum = 0;
 #if HWY_TARGET != HWY_SCALAR
-    const D32 d32;
-    const D16 d16;
-    const hn::Rebind<int8_t, D16> d8;
-    const int64_t L16 = int64_t(hn::Lanes(d16));
-    auto s0 = hn::Zero(d32), s1 = hn::Zero(d32);
-    for (; k + L16 <= K; k += L16)
-      s0 =
-          hn::ReorderWidenMulAccumulate(d32, hn::PromoteTo(d16, hn::LoadU(d8, row + k)), hn::LoadU(d16, x + k), s0, s1);
-    sum = hn::GetLane(hn::SumOfLanes(d32, hn::Add(s0, s1)));
+      const D32 d32;
+      const D16 d16;
+      const hn::Rebind<int8_t, D16> d8;
+      const int64_t L16 = int64_t(hn::Lanes(d16));
+      auto s0 = hn::Zero(d32), s1 = hn::Zero(d32);
+      for (; k + L16 <= K; k += L16)
+        s0 = hn::ReorderWidenMulAccumulate(d32, hn::PromoteTo(d16, hn::LoadU(d8, row + k)), hn::LoadU(d16, x + k), s0,
+                                           s1);
+      sum = hn::GetLane(hn::SumOfLanes(d32, hn::Add(s0, s1)));
 #endif
-    for (; k < K; ++k) sum += int32_t(row[k]) * int32_t(x[k]);
-    constexpr size_t kMaxL = HWY_MAX_BYTES / sizeof(int32_t);
-    HWY_ALIGN int32_t one[2 * kMaxL] = {};  // StoreRow reads whole vectors
-    one[0] = sum;
-    StoreRow(one, 1, bias ? bias[n] : 0, rq.multiplier[size_t(n)], rq, static_cast<char*>(out) + size_t(n) * esize, 1);
-  }
+      for (; k < K; ++k) sum += int32_t(row[k]) * int32_t(x[k]);
+      constexpr size_t kMaxL = HWY_MAX_BYTES / sizeof(int32_t);
+      HWY_ALIGN int32_t one[2 * kMaxL] = {};  // StoreRow reads whole vectors
+      one[0] = sum;
+      StoreRow(ep, one, 1, bias ? bias[n] : 0, rq.multiplier[size_t(n)],
+               static_cast<char*>(out) + size_t(n) * Ep::kOutputBytes, 1, nullptr);
+    }
+  });
 }
 
 }  // namespace HWY_NAMESPACE

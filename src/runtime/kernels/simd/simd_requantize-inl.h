@@ -1,0 +1,152 @@
+// The int8 kernels' requantization epilogue (runtime/kernels/requantize.h) for one SIMD
+// target, with the output type and the activation fixed at compile time so that the
+// per-vector work is only arithmetic: no branches on the node's settings, its constants
+// broadcast once. Codes are rounded by adding 1.5 * 2^23 (the float's last bit is then
+// the integer's, rounded to nearest even like std::nearbyint) after clamping to the
+// output's range, which gives the same codes as rounding first; NaN becomes 0 as in the
+// reference. Included by qgemm.cpp (the -inl.h convention).
+#if defined(PITH_SIMD_REQUANTIZE_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef PITH_SIMD_REQUANTIZE_INL_H_
+#undef PITH_SIMD_REQUANTIZE_INL_H_
+#else
+#define PITH_SIMD_REQUANTIZE_INL_H_
+#endif
+
+#include <hwy/highway.h>
+
+#include "runtime/kernels/requantize.h"
+#include "runtime/kernels/simd/simd_activation-inl.h"
+#include "runtime/kernels/simd/simd_store-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace pith::simd {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+enum class OutKind { Float, U8, S8 };
+// Activations applied inline; Any goes through Activate's switch (the rarer kinds).
+enum class FixedActivation { None, Relu, Clip, Any };
+
+template <OutKind kOut, FixedActivation kAct>
+class Epilogue {
+ public:
+  using D32 = hn::ScalableTag<int32_t>;
+  using DF = hn::Repartition<float, D32>;
+  using V32 = hn::Vec<D32>;
+  using VF = hn::Vec<DF>;
+  static constexpr size_t kOutputBytes = kOut == OutKind::Float ? sizeof(float) : 1;
+
+  explicit Epilogue(const Requantize& rq)
+      : activation_(rq.activation),
+        alpha_(hn::Set(DF(), rq.activation.alpha)),
+        beta_(hn::Set(DF(), rq.activation.beta)),
+        inv_y_scale_(hn::Set(DF(), rq.inv_y_scale)),
+        lo_(hn::Set(DF(), float(rq.q_min - rq.y_zero_point))),
+        hi_(hn::Set(DF(), float(rq.q_max - rq.y_zero_point))),
+        magic_(hn::Set(DF(), 12582912.0f)),
+        code_offset_(hn::Set(D32(), 0x4B400000 - rq.y_zero_point)),
+        residual_s8_(rq.residual_dtype == DType::Int8),
+        residual_scale_(hn::Set(DF(), rq.residual_scale)),
+        residual_zero_point_(hn::Set(D32(), rq.residual_zero_point)) {}
+
+  // Writes n (<= lanes) outputs at y for accumulators acc of one channel (its bias and
+  // multiplier broadcast), with the fused residual's n codes at r (null: none).
+  HWY_INLINE void Store(V32 acc, V32 bias, VF multiplier, int64_t n, char* y, const void* r) const {
+    const VF real = Real(acc, bias, multiplier, n, r);
+    if constexpr (kOut == OutKind::Float) {
+      StoreFirstN(real, DF(), n, reinterpret_cast<float*>(y));
+    } else {
+      StoreCodes(Codes(real), n, y);
+    }
+  }
+
+  // The real values (requantize.h's order of operations).
+  HWY_INLINE VF Real(V32 acc, V32 bias, VF multiplier, int64_t n, const void* r) const {
+    const DF df;
+    VF v = hn::Mul(hn::ConvertTo(df, hn::Add(acc, bias)), multiplier);
+    if (r) v = hn::Add(v, Residual(r, n));
+    return Activate(v);
+  }
+
+  // The output codes of real values, as int32 (in the output type's range).
+  HWY_INLINE V32 Codes(VF real) const {
+    VF t = hn::Mul(real, inv_y_scale_);
+    t = hn::IfThenZeroElse(hn::IsNaN(t), t);
+    t = hn::Min(hn::Max(t, lo_), hi_);
+    return hn::Sub(hn::BitCast(D32(), hn::Add(t, magic_)), code_offset_);
+  }
+
+  // Narrows n codes to the output's bytes (exact: they are in range).
+  HWY_INLINE void StoreCodes(V32 codes, int64_t n, char* y) const {
+    const hn::Rebind<uint8_t, D32> du8;
+    const hn::Rebind<int8_t, D32> ds8;
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+    // One vpmovusdb / vpmovsdb (Highway's DemoteTo packs twice and permutes).
+    if constexpr (kOut == OutKind::U8)
+      StoreFirstN(hn::Vec<decltype(du8)>{_mm512_cvtusepi32_epi8(codes.raw)}, du8, n, reinterpret_cast<uint8_t*>(y));
+    else
+      StoreFirstN(hn::Vec<decltype(ds8)>{_mm512_cvtsepi32_epi8(codes.raw)}, ds8, n, reinterpret_cast<int8_t*>(y));
+#else
+    if constexpr (kOut == OutKind::U8)
+      StoreFirstN(hn::DemoteTo(du8, codes), du8, n, reinterpret_cast<uint8_t*>(y));
+    else
+      StoreFirstN(hn::DemoteTo(ds8, codes), ds8, n, reinterpret_cast<int8_t*>(y));
+#endif
+  }
+
+ private:
+  HWY_INLINE VF Activate(VF v) const {
+    const DF df;
+    if constexpr (kAct == FixedActivation::None) return v;
+    if constexpr (kAct == FixedActivation::Relu) return hn::Max(v, hn::Zero(df));
+    if constexpr (kAct == FixedActivation::Clip) return hn::Min(hn::Max(v, alpha_), beta_);
+    if constexpr (kAct == FixedActivation::Any) return HWY_NAMESPACE::Activate(df, v, activation_);
+  }
+
+  // The residual's real values of its n codes at r.
+  HWY_INLINE VF Residual(const void* r, int64_t n) const {
+    const D32 d32;
+    const hn::Rebind<uint8_t, D32> du8;
+    const hn::Rebind<int8_t, D32> ds8;
+    const V32 codes = residual_s8_ ? hn::PromoteTo(d32, LoadFirstN(ds8, n, static_cast<const int8_t*>(r)))
+                                   : hn::PromoteTo(d32, LoadFirstN(du8, n, static_cast<const uint8_t*>(r)));
+    return hn::Mul(hn::ConvertTo(DF(), hn::Sub(codes, residual_zero_point_)), residual_scale_);
+  }
+
+  Activation activation_;
+  VF alpha_, beta_, inv_y_scale_, lo_, hi_, magic_;
+  V32 code_offset_;  // the bits of 1.5 * 2^23 less the output's zero point
+  bool residual_s8_;
+  VF residual_scale_;
+  V32 residual_zero_point_;
+};
+
+// Calls fn(epilogue) with the Epilogue for rq's output type and activation.
+template <class Fn>
+HWY_INLINE void WithEpilogue(const Requantize& rq, const Fn& fn) {
+  auto with_activation = [&](auto out) {
+    constexpr OutKind kOut = decltype(out)::value;
+    switch (rq.activation.kind) {
+      case ActivationKind::None:
+        return fn(Epilogue<kOut, FixedActivation::None>(rq));
+      case ActivationKind::Relu:
+        return fn(Epilogue<kOut, FixedActivation::Relu>(rq));
+      case ActivationKind::Clip:
+        return fn(Epilogue<kOut, FixedActivation::Clip>(rq));
+      default:
+        return fn(Epilogue<kOut, FixedActivation::Any>(rq));
+    }
+  };
+  if (!rq.quantized_output)
+    with_activation(std::integral_constant<OutKind, OutKind::Float>());
+  else if (rq.output_dtype == DType::UInt8)
+    with_activation(std::integral_constant<OutKind, OutKind::U8>());
+  else
+    with_activation(std::integral_constant<OutKind, OutKind::S8>());
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace pith::simd
+HWY_AFTER_NAMESPACE();
+
+#endif  // include guard toggle
