@@ -225,6 +225,8 @@ void run_qdepthwise_int32(KernelContext& ctx, const QConvShape& s, const Requant
 // accumulator equals the int32 one bit for bit. Planes are widened to float on the fly,
 // the weights once per node.
 constexpr int64_t kMaxExactTaps = 512;
+// Floats of input (or output) planes widened per call of the float kernel: 32 KB.
+constexpr int64_t kDepthwiseRunFloats = 8192;
 
 const std::vector<float>& depthwise_weights(KernelContext& ctx, const Tensor& w) {
   NodeState* st = ctx.input_is_constant(3) ? node_state(ctx) : nullptr;
@@ -248,22 +250,33 @@ void run_qdepthwise(KernelContext& ctx, const QConvShape& s, const Requantize& r
   const size_t esize = rq.quantized_output ? 1 : sizeof(float);
   const simd::DepthwiseParams p = simd::depthwise_params(s);
   auto rounded = [](int64_t n) { return (n + 15) / 16 * 16; };  // keeps each part 64-byte aligned
-  const int64_t in_floats = rounded(s.H * s.W), acc_floats = rounded(s.OH * s.OW);
+  // Planes go to the float kernel in runs of one image's consecutive channels (one call
+  // sets up its geometry once: small planes, as MobileNet's 7x7 ones, are many).
+  const int64_t in_plane = s.H * s.W, out_plane = s.OH * s.OW;
+  const int64_t run_planes = std::max<int64_t>(1, kDepthwiseRunFloats / std::max(in_plane, out_plane));
+  const int64_t in_floats = rounded(run_planes * in_plane), acc_floats = rounded(run_planes * out_plane);
   const int64_t scratch_floats = simd::depthwise_scratch_floats(p);
   auto planes = [&](int64_t begin, int64_t end) {
     float* xf = simd::thread_scratch(size_t(in_floats + acc_floats + scratch_floats));
     float* acc = xf + in_floats;
     float* scratch = acc + acc_floats;
-    for (int64_t i = begin; i < end; ++i) {
-      const int64_t c = i % s.C;
-      const T* plane = x.data<T>() + i * s.H * s.W;
+    for (int64_t i0 = begin; i0 < end;) {
+      const int64_t c0 = i0 % s.C, count = std::min({end - i0, s.C - c0, run_planes});
+      const T* plane = x.data<T>() + i0 * in_plane;
       if constexpr (std::is_same_v<T, uint8_t>)
-        simd::dequantize_u8(plane, s.H * s.W, 1.0f, zp, xf);
+        simd::dequantize_u8(plane, count * in_plane, 1.0f, zp, xf);
       else
-        simd::dequantize_s8(plane, s.H * s.W, 1.0f, zp, xf);
-      simd::depthwise_conv2d(p, 1, 0, 1, xf, wf.data() + c * taps, nullptr, nullptr, Activation{}, acc, scratch);
-      char* out = static_cast<char*>(y.raw()) + size_t(i * s.OH * s.OW) * esize;
-      simd::requantize_row_f32(acc, s.OH * s.OW, bias ? bias[c] : 0, c, rq, out, residual_plane(ctx, s, i));
+        simd::dequantize_s8(plane, count * in_plane, 1.0f, zp, xf);
+      // Channels c0 .. c0 + count - 1: the filters from c0 on, no wrap past the last channel.
+      simd::depthwise_conv2d(p, s.C, 0, count, xf, wf.data() + c0 * taps, nullptr, nullptr, Activation{}, acc,
+                             scratch);
+      for (int64_t j = 0; j < count; ++j) {
+        const int64_t i = i0 + j, c = c0 + j;
+        char* out = static_cast<char*>(y.raw()) + size_t(i * out_plane) * esize;
+        simd::requantize_row_f32(acc + j * out_plane, out_plane, bias ? bias[c] : 0, c, rq, out,
+                                 residual_plane(ctx, s, i));
+      }
+      i0 += count;
     }
   };
   if (ThreadPool* pool = ctx.thread_pool(); pool && s.N * s.C > 1)
