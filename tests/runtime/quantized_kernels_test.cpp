@@ -155,6 +155,30 @@ TEST(QuantizedKernels, QConvWithResidualMatchesReference) {
   });
 }
 
+// With a quantized output, Relu and Clip are folded into the codes' clamp: Clip ranges
+// inside the output's range, overlapping either end, and wholly beyond either end.
+TEST(QuantizedKernels, ClipFoldedIntoTheCodesClampMatchesReference) {
+  std::mt19937 rng(28);
+  const std::pair<float, float> clips[] = {{-0.5f, 2.0f}, {0.25f, 0.5f}, {-100.0f, 100.0f}, {-10.0f, -5.0f},
+                                           {1000.0f, 2000.0f}, {-3.0f, 0.0f}, {0.0f, 0.0f}};
+  for_each_target([&] {
+    for (auto [alpha, beta] : clips)
+      for (const bool s8 : {false, true})
+        for (const int zp : {0, 77, 255}) {
+          OpRunner conv("QConv", {random_u8({1, 5, 6, 37}, rng), scalar_f(0.01f), scalar_u8(uint8_t(rng() % 256)),
+                                  random_s8({13, 5, 3, 3}, rng), random_scales(13, rng), Tensor(DType::Int8, {13}),
+                                  scalar_f(0.02f),
+                                  s8 ? Tensor::scalar<int8_t>(int8_t(zp - 128)) : scalar_u8(uint8_t(zp)),
+                                  random_bias(13, rng)});
+          conv.domain("pith").ints("pads", {1, 1, 1, 1}).s("activation", "Clip");
+          conv.f("activation_alpha", alpha).f("activation_beta", beta);
+          const std::string what = "clip [" + std::to_string(alpha) + ", " + std::to_string(beta) + "] zero point " +
+                                   std::to_string(zp) + (s8 ? " int8" : " uint8");
+          expect_bitwise(conv.run_session(1, 1, 2)[0], conv.run_reference()[0], what);
+        }
+  });
+}
+
 TEST(QuantizedKernels, QConvRejectsAMismatchedResidual) {
   std::mt19937 rng(27);
   auto conv = [&](Tensor residual, Tensor zero_point) {
@@ -194,7 +218,10 @@ TEST(QuantizedKernels, QConvDepthwiseIsExactAtTheExtremes) {
       conv.domain("pith").i("group", C).ints("strides", {s, s});
       conv.ints("pads", {k / 2, k / 2, k / 2, k / 2});
       set_outputs(conv, rng, /*quantized=*/false, "");  // float output: the accumulator itself, scaled
-      conv.input(random_bias(C, rng));
+      Tensor bias = random_bias(C, rng);
+      if (trial % 3 == 2)  // biases past 2^24: the sum with the accumulator is formed in int32
+        for (int64_t c = 0; c < C; ++c) bias.data<int32_t>()[c] += (c % 2 ? 1 : -1) * (1 << 25);
+      conv.input(bias);
       const std::string what = "depthwise " + std::to_string(k) + "x" + std::to_string(k) + (s8 ? " int8" : " uint8");
       expect_bitwise(conv.run_session(1, 1, 2)[0], conv.run_reference()[0], what);
     }

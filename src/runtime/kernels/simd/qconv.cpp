@@ -259,6 +259,7 @@ void run_qdepthwise(KernelContext& ctx, const QConvShape& s, const Requantize& r
   const int64_t run_planes = std::max<int64_t>(1, kDepthwiseRunFloats / std::max(in_plane, out_plane));
   const int64_t in_floats = rounded(run_planes * in_plane), acc_floats = rounded(run_planes * out_plane);
   const int64_t scratch_floats = simd::depthwise_scratch_floats(p);
+  const int64_t acc_bound = taps * 255 * 128;  // |x - zp| <= 255, |w| <= 128
   auto planes = [&](int64_t begin, int64_t end) {
     float* xf = simd::thread_scratch(size_t(in_floats + acc_floats + scratch_floats));
     float* acc = xf + in_floats;
@@ -271,13 +272,12 @@ void run_qdepthwise(KernelContext& ctx, const QConvShape& s, const Requantize& r
       else
         simd::dequantize_s8(plane, count * in_plane, 1.0f, zp, xf);
       // Channels c0 .. c0 + count - 1: the filters from c0 on, no wrap past the last channel.
-      simd::depthwise_conv2d(p, s.C, 0, count, xf, wf.data() + c0 * taps, nullptr, nullptr, Activation{}, acc,
-                             scratch);
+      simd::depthwise_conv2d(p, s.C, 0, count, xf, wf.data() + c0 * taps, nullptr, nullptr, Activation{}, acc, scratch);
       for (int64_t j = 0; j < count; ++j) {
         const int64_t i = i0 + j, c = c0 + j;
         char* out = static_cast<char*>(y.raw()) + size_t(i * out_plane) * esize;
         simd::requantize_row_f32(acc + j * out_plane, out_plane, bias ? bias[c] : 0, c, rq, out,
-                                 residual_plane(ctx, s, i));
+                                 residual_plane(ctx, s, i), acc_bound);
       }
       i0 += count;
     }

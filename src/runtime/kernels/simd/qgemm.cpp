@@ -8,6 +8,7 @@
 #include <hwy/highway.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 
@@ -167,6 +168,11 @@ HWY_INLINE void StoreRow(const Ep& ep, const int32_t* acc, int64_t cols, int32_t
   const int64_t L = int64_t(hn::Lanes(d32));
   const auto bias_v = hn::Set(d32, bias);
   const auto multiplier_v = hn::Set(df, multiplier);
+  if (col_stride == 1 && cols == 2 * L && !residual) {  // a whole tile row: no tail checks
+    ep.Store(hn::LoadU(d32, acc), bias_v, multiplier_v, L, base, nullptr);
+    ep.Store(hn::LoadU(d32, acc + L), bias_v, multiplier_v, L, base + size_t(L) * Ep::kOutputBytes, nullptr);
+    return;
+  }
   if (col_stride == 1) {
     for (int64_t c = 0; c < cols; c += L)
       ep.Store(hn::LoadU(d32, acc + c), bias_v, multiplier_v, std::min(L, cols - c),
@@ -331,13 +337,33 @@ void RequantizeRow(const int32_t* acc, int64_t n, int32_t bias, int64_t channel,
   RequantizeSpan(acc, n, bias, channel, rq, out, residual, [&](const int32_t* p) { return hn::LoadU(d32, p); });
 }
 
-// Float accumulators hold exact integers below 2^24: the conversion is exact.
+// Float accumulators hold exact integers below 2^24: the conversion is exact. When
+// |acc| + |bias| <= 2^24 the float sum acc + bias is exact too (an integer float can
+// hold), and the accumulators need no conversion at all.
 void RequantizeRowF32(const float* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out,
-                      const void* residual) {
+                      const void* residual, int64_t acc_bound) {
   const D32 d32;
   const DF df;
-  RequantizeSpan(acc, n, bias, channel, rq, out, residual,
-                 [&](const float* p) { return hn::ConvertTo(d32, hn::LoadU(df, p)); });
+  if (acc_bound + std::abs(int64_t(bias)) > (int64_t(1) << 24)) {
+    RequantizeSpan(acc, n, bias, channel, rq, out, residual,
+                   [&](const float* p) { return hn::ConvertTo(d32, hn::LoadU(df, p)); });
+    return;
+  }
+  const int64_t L = int64_t(hn::Lanes(df));
+  const auto bias_v = hn::Set(df, float(bias));
+  const auto multiplier_v = hn::Set(df, rq.multiplier[size_t(channel)]);
+  WithEpilogue(rq, [&](const auto& ep) {
+    using Ep = std::decay_t<decltype(ep)>;
+    char* y = static_cast<char*>(out);
+    auto residual_at = [&](int64_t c) { return residual ? static_cast<const char*>(residual) + c : nullptr; };
+    int64_t c = 0;
+    for (; c + L <= n; c += L)
+      ep.StoreSum(hn::Add(hn::LoadU(df, acc + c), bias_v), multiplier_v, L, y + size_t(c) * Ep::kOutputBytes,
+                  residual_at(c));
+    if (c < n)
+      ep.StoreSum(hn::Add(LoadFirstN(df, n - c, acc + c), bias_v), multiplier_v, n - c,
+                  y + size_t(c) * Ep::kOutputBytes, residual_at(c));
+  });
 }
 
 void QgemvRows(int64_t n0, int64_t n1, int64_t K, const int8_t* w, int64_t ldw, const int16_t* x, const int32_t* bias,
@@ -409,8 +435,8 @@ void requantize_row(const int32_t* acc, int64_t n, int32_t bias, int64_t channel
   HWY_DYNAMIC_DISPATCH(RequantizeRow)(acc, n, bias, channel, rq, out, residual);
 }
 void requantize_row_f32(const float* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out,
-                        const void* residual) {
-  HWY_DYNAMIC_DISPATCH(RequantizeRowF32)(acc, n, bias, channel, rq, out, residual);
+                        const void* residual, int64_t acc_bound) {
+  HWY_DYNAMIC_DISPATCH(RequantizeRowF32)(acc, n, bias, channel, rq, out, residual, acc_bound);
 }
 void qgemv_rows(int64_t n0, int64_t n1, int64_t K, const int8_t* w, int64_t ldw, const int16_t* x, const int32_t* bias,
                 const Requantize& rq, void* out) {

@@ -4,7 +4,10 @@
 // broadcast once. Codes are rounded by adding 1.5 * 2^23 (the float's last bit is then
 // the integer's, rounded to nearest even like std::nearbyint) after clamping to the
 // output's range, which gives the same codes as rounding first; NaN becomes 0 as in the
-// reference. Included by qgemm.cpp (the -inl.h convention).
+// reference. With a quantized output, Relu and Clip are folded into that clamp: y_scale is
+// positive, so rounding x * (1 / y_scale) is monotonic in x and clipping x to [a, b] before
+// the multiplication equals clipping the product to [a / y_scale, b / y_scale] (both
+// rounded products) after it. Included by qgemm.cpp (the -inl.h convention).
 #if defined(PITH_SIMD_REQUANTIZE_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef PITH_SIMD_REQUANTIZE_INL_H_
 #undef PITH_SIMD_REQUANTIZE_INL_H_
@@ -13,6 +16,9 @@
 #endif
 
 #include <hwy/highway.h>
+
+#include <algorithm>
+#include <utility>
 
 #include "runtime/kernels/requantize.h"
 #include "runtime/kernels/simd/simd_activation-inl.h"
@@ -35,14 +41,17 @@ class Epilogue {
   using V32 = hn::Vec<D32>;
   using VF = hn::Vec<DF>;
   static constexpr size_t kOutputBytes = kOut == OutKind::Float ? sizeof(float) : 1;
+  // Relu and Clip become the codes' clamp (see the header comment).
+  static constexpr bool kActivationInClamp =
+      kOut != OutKind::Float && (kAct == FixedActivation::Relu || kAct == FixedActivation::Clip);
 
   explicit Epilogue(const Requantize& rq)
       : activation_(rq.activation),
         alpha_(hn::Set(DF(), rq.activation.alpha)),
         beta_(hn::Set(DF(), rq.activation.beta)),
         inv_y_scale_(hn::Set(DF(), rq.inv_y_scale)),
-        lo_(hn::Set(DF(), float(rq.q_min - rq.y_zero_point))),
-        hi_(hn::Set(DF(), float(rq.q_max - rq.y_zero_point))),
+        lo_(hn::Set(DF(), CodeBounds(rq).first)),
+        hi_(hn::Set(DF(), CodeBounds(rq).second)),
         magic_(hn::Set(DF(), 12582912.0f)),
         code_offset_(hn::Set(D32(), 0x4B400000 - rq.y_zero_point)),
         residual_s8_(rq.residual_dtype == DType::Int8),
@@ -52,7 +61,11 @@ class Epilogue {
   // Writes n (<= lanes) outputs at y for accumulators acc of one channel (its bias and
   // multiplier broadcast), with the fused residual's n codes at r (null: none).
   HWY_INLINE void Store(V32 acc, V32 bias, VF multiplier, int64_t n, char* y, const void* r) const {
-    const VF real = Real(acc, bias, multiplier, n, r);
+    StoreSum(hn::ConvertTo(DF(), hn::Add(acc, bias)), multiplier, n, y, r);
+  }
+  // The same for sum = float(acc + bias), already formed (exactly) by the caller.
+  HWY_INLINE void StoreSum(VF sum, VF multiplier, int64_t n, char* y, const void* r) const {
+    const VF real = RealOfSum(sum, multiplier, n, r);
     if constexpr (kOut == OutKind::Float) {
       StoreFirstN(real, DF(), n, reinterpret_cast<float*>(y));
     } else {
@@ -60,11 +73,15 @@ class Epilogue {
     }
   }
 
-  // The real values (requantize.h's order of operations).
+  // The real values (requantize.h's order of operations), which Codes turns into codes;
+  // with kActivationInClamp, the activation is left to Codes.
   HWY_INLINE VF Real(V32 acc, V32 bias, VF multiplier, int64_t n, const void* r) const {
-    const DF df;
-    VF v = hn::Mul(hn::ConvertTo(df, hn::Add(acc, bias)), multiplier);
+    return RealOfSum(hn::ConvertTo(DF(), hn::Add(acc, bias)), multiplier, n, r);
+  }
+  HWY_INLINE VF RealOfSum(VF sum, VF multiplier, int64_t n, const void* r) const {
+    VF v = hn::Mul(sum, multiplier);
     if (r) v = hn::Add(v, Residual(r, n));
+    if constexpr (kActivationInClamp) return v;
     return Activate(v);
   }
 
@@ -101,6 +118,22 @@ class Epilogue {
     if constexpr (kAct == FixedActivation::Relu) return hn::Max(v, hn::Zero(df));
     if constexpr (kAct == FixedActivation::Clip) return hn::Min(hn::Max(v, alpha_), beta_);
     if constexpr (kAct == FixedActivation::Any) return HWY_NAMESPACE::Activate(df, v, activation_);
+  }
+
+  // The clamp of x / y_scale before rounding, relative to the zero point: the output
+  // type's range, narrowed to the activation's [alpha, beta] / y_scale when it is folded
+  // in (an empty intersection clips everything to the range's end it lies beyond).
+  static std::pair<float, float> CodeBounds(const Requantize& rq) {
+    float lo = float(rq.q_min - rq.y_zero_point), hi = float(rq.q_max - rq.y_zero_point);
+    if constexpr (kActivationInClamp) {
+      const float a = kAct == FixedActivation::Relu ? 0.0f : rq.activation.alpha * rq.inv_y_scale;
+      const float b = kAct == FixedActivation::Relu ? hi : rq.activation.beta * rq.inv_y_scale;
+      if (b < lo) return {lo, lo};
+      if (a > hi) return {hi, hi};
+      lo = std::max(lo, a);
+      hi = std::min(hi, b);
+    }
+    return {lo, hi};
   }
 
   // The residual's real values of its n codes at r.
