@@ -8,7 +8,9 @@
 // identical for 1 and 3 threads. Also QConv against ONNX's QLinearConv.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 
 #include "runtime/kernels/simd/qgemm.h"
@@ -153,6 +155,18 @@ TEST(QuantizedKernels, QConvWithResidualMatchesReference) {
       expect_bitwise(conv.run_session(1, 3, 2)[0], one, what + " (3 threads)");
     }
   });
+}
+
+// Scales whose products could overflow a real value (and so make NaN) are refused.
+TEST(QuantizedKernels, QConvRejectsScalesOutOfRange) {
+  std::mt19937 rng(29);
+  for (const float x_scale : {1e30f, std::numeric_limits<float>::infinity(), std::nanf("")}) {
+    OpRunner conv("QConv", {random_u8({1, 3, 5, 5}, rng), scalar_f(x_scale), scalar_u8(3), random_s8({4, 3, 3, 3}, rng),
+                            random_scales(4, rng), Tensor(DType::Int8, {4})});
+    conv.domain("pith");
+    EXPECT_THROW(conv.go(), Error) << x_scale;
+    EXPECT_THROW(conv.run_reference(), Error) << x_scale;
+  }
 }
 
 // With a quantized output, Relu and Clip are folded into the codes' clamp: Clip ranges

@@ -55,6 +55,11 @@ struct Requantize {
   }
 };
 
+// The largest scale magnitude accepted: any int32 accumulator times it, plus a residual's
+// real value, stays finite, so the real values of Relu, Clip and no activation are never
+// NaN (far past any real model's scales, which are below 1).
+constexpr float kMaxScale = 1e28f;
+
 // Reads the scales of a quantized node laid out as QLinearConv's inputs: x_scale (1),
 // w_scale (4; a scalar or one per output channel), y_scale (6) and y_zero_point (7),
 // both omitted for a float output, the fused residual's scale (10) and zero point (11)
@@ -68,8 +73,12 @@ inline Requantize read_requantize(const KernelContext& ctx, int64_t channels) {
                channels);
   const float x_scale = float(xs.as_double(0));
   rq.multiplier.resize(size_t(channels));
-  for (int64_t c = 0; c < channels; ++c)
-    rq.multiplier[size_t(c)] = x_scale * float(ws.as_double(ws.numel() == 1 ? 0 : c));
+  for (int64_t c = 0; c < channels; ++c) {
+    const float m = x_scale * float(ws.as_double(ws.numel() == 1 ? 0 : c));
+    KERNEL_CHECK(ctx, std::fabs(m) <= kMaxScale, "x_scale * w_scale is ", m, " for output channel ", c,
+                 "; expected a finite value of magnitude at most ", kMaxScale);
+    rq.multiplier[size_t(c)] = m;
+  }
   rq.activation = activation_from_node(ctx.node());
   rq.quantized_output = ctx.has_input(6);
   if (rq.quantized_output) {
@@ -100,7 +109,8 @@ inline Requantize read_requantize(const KernelContext& ctx, int64_t channels) {
                  "; the residual is ", dtype_name(r.dtype()));
     rq.residual_dtype = r.dtype();
     rq.residual_scale = float(rs.as_double(0));
-    KERNEL_CHECK(ctx, std::isfinite(rq.residual_scale), "the residual's scale must be finite");
+    KERNEL_CHECK(ctx, std::fabs(rq.residual_scale) <= kMaxScale, "the residual's scale is ", rq.residual_scale,
+                 "; expected a finite value of magnitude at most ", kMaxScale);
     rq.residual_zero_point = int32_t(rz.as_int64(0));
   }
   return rq;

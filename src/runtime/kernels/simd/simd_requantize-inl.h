@@ -4,7 +4,7 @@
 // broadcast once. Codes are rounded by adding 1.5 * 2^23 (the float's last bit is then
 // the integer's, rounded to nearest even like std::nearbyint) after clamping to the
 // output's range, which gives the same codes as rounding first; NaN becomes 0 as in the
-// reference. With a quantized output, Relu and Clip are folded into that clamp: y_scale is
+// reference (only the activations through Activate's switch can produce one). With a quantized output, Relu and Clip are folded into that clamp: y_scale is
 // positive, so rounding x * (1 / y_scale) is monotonic in x and clipping x to [a, b] before
 // the multiplication equals clipping the product to [a / y_scale, b / y_scale] (both
 // rounded products) after it. Included by qgemm.cpp (the -inl.h convention).
@@ -88,7 +88,9 @@ class Epilogue {
   // The output codes of real values, as int32 (in the output type's range).
   HWY_INLINE V32 Codes(VF real) const {
     VF t = hn::Mul(real, inv_y_scale_);
-    t = hn::IfThenZeroElse(hn::IsNaN(t), t);
+    // Only the other activations can make NaN from finite values (SiLU of -inf is
+    // -inf * 0): read_requantize bounds the scales so that the others' reals are finite.
+    if constexpr (kAct == FixedActivation::Any) t = hn::IfThenZeroElse(hn::IsNaN(t), t);
     t = hn::Min(hn::Max(t, lo_), hi_);
     return hn::Sub(hn::BitCast(D32(), hn::Add(t, magic_)), code_offset_);
   }
