@@ -116,48 +116,60 @@ bool read_shape(KernelContext& ctx, const Tensor& x, const Tensor& w, QConvShape
   return simd::read_conv2d_shape(ctx, x.shape(), w.shape(), s) && s.K() < 65536;
 }
 
-// im2col of output columns [j0, j0 + nc) for one group (Cg planes at x): out is K x nc,
-// the padding filled with the zero point (real value 0).
+// The input rows a block of output columns [j0, j0 + nc) reads, for one group: its Cg
+// planes' rows from the first output row's top tap to the last one's bottom tap, each
+// padded left and right to the columns the taps reach, the padding (and rows outside the
+// plane) holding the zero point (real value 0).
+struct PaddedRows {
+  int64_t first_out_row = 0;   // output row whose top tap reads padded row 0
+  int64_t rows = 0, cols = 0;  // per plane
+  static PaddedRows of(const QConvShape& s, int64_t j0, int64_t nc) {
+    PaddedRows r;
+    r.first_out_row = j0 / s.OW;
+    const int64_t last_out_row = (j0 + nc - 1) / s.OW;
+    r.rows = (last_out_row - r.first_out_row) * s.sh + (s.KH - 1) * s.dh + 1;
+    r.cols = (s.OW - 1) * s.sw + (s.KW - 1) * s.dw + 1;
+    return r;
+  }
+  int64_t bytes(const QConvShape& s) const { return s.Cg() * rows * cols; }
+};
+
 template <typename T>
-void im2col_block(const QConvShape& s, const T* x, int64_t j0, int64_t nc, T zero, T* out) {
+void pad_rows(const QConvShape& s, const T* x, const PaddedRows& r, T zero, T* out) {
+  std::fill(out, out + r.bytes(s), zero);
+  const int64_t iy0 = r.first_out_row * s.sh - s.pt;
+  const int64_t n = std::max<int64_t>(0, std::min(s.W, r.cols - s.pl));  // input columns inside
+  for (int64_t c = 0; c < s.Cg(); ++c)
+    for (int64_t i = 0; i < r.rows; ++i) {
+      const int64_t iy = iy0 + i;
+      if (iy < 0 || iy >= s.H || n == 0) continue;
+      std::memcpy(out + (c * r.rows + i) * r.cols + s.pl, x + (c * s.H + iy) * s.W, size_t(n) * sizeof(T));
+    }
+}
+
+// im2col of output columns [j0, j0 + nc) for one group from its padded rows: out is
+// K x nc, row (c, ky, kx) a run of padded input per output row, with no bounds to test.
+template <typename T>
+void im2col_block(const QConvShape& s, const T* padded, const PaddedRows& r, int64_t j0, int64_t nc, T* out) {
   int64_t k = 0;
   for (int64_t c = 0; c < s.Cg(); ++c) {
-    const T* plane = x + c * s.H * s.W;
+    const T* plane = padded + c * r.rows * r.cols;
     for (int64_t ky = 0; ky < s.KH; ++ky)
       for (int64_t kx = 0; kx < s.KW; ++kx, ++k) {
         T* dst = out + k * nc;
         int64_t oy = j0 / s.OW, ox = j0 % s.OW;
         for (int64_t t = 0; t < nc;) {
           const int64_t len = std::min(nc - t, s.OW - ox);
-          const int64_t iy = oy * s.sh - s.pt + ky * s.dh;
-          if (iy < 0 || iy >= s.H) {
-            std::fill(dst + t, dst + t + len, zero);
-          } else {
-            const T* row = plane + iy * s.W;
-            const int64_t ix0 = ox * s.sw - s.pl + kx * s.dw;
-            // Outputs i in [lo, hi) read inside the row: 0 <= ix0 + i * sw < W.
-            int64_t lo, hi;
-            if (s.sw == 1) {  // no divisions on the common path
-              lo = ix0 >= 0 ? 0 : -ix0;
-              hi = ix0 >= s.W ? 0 : std::min(len, s.W - ix0);
-            } else {
-              lo = ix0 >= 0 ? 0 : (-ix0 + s.sw - 1) / s.sw;
-              hi = ix0 >= s.W ? 0 : std::min(len, (s.W - 1 - ix0) / s.sw + 1);
-            }
-            lo = std::min(lo, len);
-            hi = std::max(hi, lo);
-            T* d = dst + t;
-            std::fill(d, d + lo, zero);
-            // Runs are short (one output row), so plain loops beat memcpy calls; a constant
-            // stride of 2 (the stems) lets the compiler vectorize the even-byte gather.
-            if (s.sw == 1)
-              for (int64_t i = lo; i < hi; ++i) d[i] = row[ix0 + i];
-            else if (s.sw == 2)
-              for (int64_t i = lo; i < hi; ++i) d[i] = row[ix0 + i * 2];
-            else
-              for (int64_t i = lo; i < hi; ++i) d[i] = row[ix0 + i * s.sw];
-            std::fill(d + hi, d + len, zero);
-          }
+          const T* src = plane + ((oy - r.first_out_row) * s.sh + ky * s.dh) * r.cols + ox * s.sw + kx * s.dw;
+          T* d = dst + t;
+          // Runs are short (one output row), so plain loops beat memcpy calls; a constant
+          // stride of 2 (the stems) lets the compiler vectorize the even-byte gather.
+          if (s.sw == 1)
+            for (int64_t i = 0; i < len; ++i) d[i] = src[i];
+          else if (s.sw == 2)
+            for (int64_t i = 0; i < len; ++i) d[i] = src[i * 2];
+          else
+            for (int64_t i = 0; i < len; ++i) d[i] = src[i * s.sw];
           t += len;
           ox = 0;
           ++oy;
@@ -306,15 +318,18 @@ void run_qconv(KernelContext& ctx, const QConvShape& s, const Requantize& rq) {
       const int64_t b = t % blocks, g = (t / blocks) % s.group, n = t / (blocks * s.group);
       const int64_t j0 = b * kBlockCols, nc = std::min(kBlockCols, O - j0);
       const T* xg = x.data<T>() + (n * s.C + g * s.Cg()) * s.H * s.W;
-      const size_t col_bytes = pointwise ? 0 : size_t(K * nc);
+      const PaddedRows rows = pointwise ? PaddedRows{} : PaddedRows::of(s, j0, nc);
+      const size_t col_bytes = pointwise ? 0 : size_t(K * nc), pad_bytes = pointwise ? 0 : size_t(rows.bytes(s));
       const size_t packed_words = simd::packed_qb_words(nc, K);
-      float* scratch = simd::thread_scratch((col_bytes + 3) / 4 + packed_words + 16);
+      float* scratch = simd::thread_scratch((col_bytes + 3) / 4 + (pad_bytes + 3) / 4 + packed_words + 16);
       int32_t* pb = reinterpret_cast<int32_t*>(scratch);
       T* col = reinterpret_cast<T*>(pb + packed_words);
       const T* src = xg + j0;
       int64_t rs = s.H * s.W;
       if (!pointwise) {
-        im2col_block(s, xg, j0, nc, zp, col);
+        T* padded = col + (col_bytes + 3) / 4 * 4;
+        pad_rows(s, xg, rows, zp, padded);
+        im2col_block(s, padded, rows, j0, nc, col);
         src = col;
         rs = nc;
       }
