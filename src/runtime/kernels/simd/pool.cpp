@@ -254,30 +254,38 @@ bool global_pool(KernelContext& ctx, bool is_max) {
 }
 
 // 8-bit max pooling (int8 graphs), separable like the float path in plain loops the
-// compiler vectorizes: the rows under the window reduced into `row`, then each output
-// column takes its window's columns. Padding never wins (it is the type's minimum).
+// compiler vectorizes: the rows under the window reduced into a row padded with the
+// type's minimum (padding never wins), then each output column takes its window's
+// columns, one tap at a time over the whole output row (strides 1 and 2 as constants,
+// so that the loads vectorize). `row` holds padded_cols() values.
 template <typename T>
 void max_pool_8bit(const simd::Pool2D& g, const T* x, T* y, int64_t planes, T* row) {
+  // Sizes in locals and restrict pointers: stores through a byte type may alias anything,
+  // which would reload g's fields every iteration and keep the loops scalar.
   const T lowest = std::numeric_limits<T>::lowest();
+  const int64_t W = g.W, OW = g.OW, cols = g.padded_cols(), sw = g.sw;
+  T* HWY_RESTRICT padded = row;
+  T* HWY_RESTRICT interior = row + g.pl;
   for (int64_t p = 0; p < planes; ++p) {
-    const T* xp = x + p * g.H * g.W;
-    T* yp = y + p * g.OH * g.OW;
+    const T* xp = x + p * g.H * W;
     for (int64_t oy = 0; oy < g.OH; ++oy) {
-      std::fill(row, row + g.W, lowest);
+      std::fill(padded, padded + cols, lowest);
       for (int64_t ky = 0; ky < g.KH; ++ky) {
         const int64_t iy = oy * g.sh - g.pt + ky * g.dh;
         if (iy < 0 || iy >= g.H) continue;
-        const T* r = xp + iy * g.W;
-        for (int64_t ix = 0; ix < g.W; ++ix) row[ix] = std::max(row[ix], r[ix]);
+        const T* HWY_RESTRICT r = xp + iy * W;
+        for (int64_t ix = 0; ix < W; ++ix) interior[ix] = std::max(interior[ix], r[ix]);
       }
-      T* out = yp + oy * g.OW;
-      for (int64_t ox = 0; ox < g.OW; ++ox) {
-        T m = lowest;
-        for (int64_t kx = 0; kx < g.KW; ++kx) {
-          const int64_t ix = ox * g.sw - g.pl + kx * g.dw;
-          if (ix >= 0 && ix < g.W) m = std::max(m, row[ix]);
-        }
-        out[ox] = m;
+      T* HWY_RESTRICT out = y + (p * g.OH + oy) * OW;
+      std::fill(out, out + OW, lowest);
+      for (int64_t kx = 0; kx < g.KW; ++kx) {
+        const T* HWY_RESTRICT in = padded + kx * g.dw;
+        if (sw == 1)
+          for (int64_t ox = 0; ox < OW; ++ox) out[ox] = std::max(out[ox], in[ox]);
+        else if (sw == 2)
+          for (int64_t ox = 0; ox < OW; ++ox) out[ox] = std::max(out[ox], in[ox * 2]);
+        else
+          for (int64_t ox = 0; ox < OW; ++ox) out[ox] = std::max(out[ox], in[ox * sw]);
       }
     }
   }
@@ -319,7 +327,7 @@ bool windowed_pool(KernelContext& ctx, bool is_max) {
   if (eight_bit) {
     const int64_t plane_in = g.H * g.W, plane_out = g.OH * g.OW;
     parallel_planes(ctx, N * C, 1, [&](int64_t b, int64_t e) {
-      void* row = simd::thread_scratch(size_t(g.W + 4) / 4 + 1);
+      void* row = simd::thread_scratch(size_t(g.padded_cols() + 4) / 4 + 1);
       if (x.dtype() == DType::UInt8)
         max_pool_8bit(g, x.data<uint8_t>() + b * plane_in, y.data<uint8_t>() + b * plane_out, e - b,
                       static_cast<uint8_t*>(row));
