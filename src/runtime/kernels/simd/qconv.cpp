@@ -134,6 +134,9 @@ struct PaddedRows {
   int64_t bytes(const QConvShape& s) const { return s.Cg() * rows * cols; }
 };
 
+// Bytes past the end of the im2col and padded-rows buffers that im2col_block may touch.
+constexpr size_t kIm2colSlack = 16;
+
 template <typename T>
 void pad_rows(const QConvShape& s, const T* x, const PaddedRows& r, T zero, T* out) {
   std::fill(out, out + r.bytes(s), zero);
@@ -162,10 +165,12 @@ void im2col_block(const QConvShape& s, const T* padded, const PaddedRows& r, int
           const int64_t len = std::min(nc - t, s.OW - ox);
           const T* src = plane + ((oy - r.first_out_row) * s.sh + ky * s.dh) * r.cols + ox * s.sw + kx * s.dw;
           T* d = dst + t;
-          // Runs are short (one output row), so plain loops beat memcpy calls; a constant
-          // stride of 2 (the stems) lets the compiler vectorize the even-byte gather.
+          // Runs are short (one output row). Stride 1: in 16-byte pieces, the last one
+          // whole (what it writes past the run is written again by the next run or row;
+          // both buffers have kIm2colSlack bytes of room). A constant stride of 2 (the
+          // stems) lets the compiler vectorize the even-byte gather.
           if (s.sw == 1)
-            for (int64_t i = 0; i < len; ++i) d[i] = src[i];
+            for (int64_t i = 0; i < len; i += 16) std::memcpy(d + i, src + i, 16);
           else if (s.sw == 2)
             for (int64_t i = 0; i < len; ++i) d[i] = src[i * 2];
           else
@@ -319,7 +324,8 @@ void run_qconv(KernelContext& ctx, const QConvShape& s, const Requantize& rq) {
       const int64_t j0 = b * kBlockCols, nc = std::min(kBlockCols, O - j0);
       const T* xg = x.data<T>() + (n * s.C + g * s.Cg()) * s.H * s.W;
       const PaddedRows rows = pointwise ? PaddedRows{} : PaddedRows::of(s, j0, nc);
-      const size_t col_bytes = pointwise ? 0 : size_t(K * nc), pad_bytes = pointwise ? 0 : size_t(rows.bytes(s));
+      const size_t col_bytes = pointwise ? 0 : size_t(K * nc) + kIm2colSlack;
+      const size_t pad_bytes = pointwise ? 0 : size_t(rows.bytes(s)) + kIm2colSlack;
       const size_t packed_words = simd::packed_qb_words(nc, K);
       float* scratch = simd::thread_scratch((col_bytes + 3) / 4 + (pad_bytes + 3) / 4 + packed_words + 16);
       int32_t* pb = reinterpret_cast<int32_t*>(scratch);
