@@ -10,16 +10,23 @@
 // broadcast weight feeds 8 to 14 independent FMA chains: enough to cover the FMA latency
 // (each chain is one FMA per tap, 9 or 25 long), which fewer chains would leave exposed.
 // The per-plane set-up (offsets, padding) is paid once per call.
+//
+// For pith.QConv the same kernel runs on 8-bit codes: each plane widened to floats
+// (code - zero point) as it is copied into the scratch, and the accumulators, exact
+// integers in float, requantized as they are stored (simd_requantize-inl.h).
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "runtime/kernels/simd/depthwise.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
+#include "runtime/kernels/requantize.h"
 #include "runtime/kernels/simd/depthwise.h"
 #include "runtime/kernels/simd/simd_activation-inl.h"
+#include "runtime/kernels/simd/simd_requantize-inl.h"
 
 #ifndef PITH_DEPTHWISE_GEOMETRY_ONCE  // this file is compiled once per SIMD target
 #define PITH_DEPTHWISE_GEOMETRY_ONCE
@@ -56,29 +63,31 @@ namespace hn = hwy::HWY_NAMESPACE;
 using DF = hn::ScalableTag<float>;
 using VF = hn::Vec<DF>;
 
-// Copies one input plane into the interior of the padded, phase-split scratch (whose
-// padding is already zero and is left untouched).
-void FillInterior(const DepthwiseParams& p, const Padded& g, const float* in, float* scratch) {
+// Copies input row y (W floats at src, `readable` floats readable from there) into the
+// interior of the padded, phase-split scratch (whose padding is already zero and is left
+// untouched). Rows are copied in order: a row's spill past its end is rewritten by the
+// next one.
+HWY_INLINE void FillInteriorRow(const DepthwiseParams& p, const Padded& g, int64_t y, const float* src,
+                                int64_t readable, float* scratch) {
   const int64_t s = p.stride_w, pc = g.phase_cols, row_stride = s * pc;
   const DF d;
   const int64_t L = int64_t(hn::Lanes(d));
-  for (int64_t y = 0; y < p.H; ++y) {
+  {
     float* row = scratch + (y + p.pad_top) * row_stride;
-    const float* src = in + y * p.W;
     if (s == 1) {
       float* dst = row + p.pad_left;
       int64_t x = 0;
       for (; x + L <= p.W; x += L) hn::StoreU(hn::LoadU(d, src + x), d, dst + x);
-      if (x < p.W && y * p.W + x + L <= p.H * p.W) {
+      if (x < p.W && x + L <= readable) {
         // A whole last vector (its source lanes past the row are still in the plane),
         // then zeros over what it wrote past the row: padding, or the start of the next
         // row, which is copied after this one.
         hn::StoreU(hn::LoadU(d, src + x), d, dst + x);
         hn::StoreU(hn::Zero(d), d, dst + p.W);
-        continue;
+        return;
       }
       for (; x < p.W; ++x) dst[x] = src[x];  // < L floats: a loop beats a memcpy call
-      continue;
+      return;
     }
     int64_t x = 0;
     if (s == 2) {
@@ -93,7 +102,7 @@ void FillInterior(const DepthwiseParams& p, const Padded& g, const float* in, fl
       // whole chunks) or into the next row, copied after this one.
       const int64_t x_tail = p.W / (2 * L) * (2 * L);
       bool tail_done = false;
-      if (x_tail < p.W && y * p.W + x_tail + 2 * L <= p.H * p.W) {
+      if (x_tail < p.W && x_tail + 2 * L <= readable) {
         VF even, odd;
         hn::LoadInterleaved2(d, src + x_tail, even, odd);
         const int64_t n_even = (p.W - x_tail + 1) / 2, n_odd = (p.W - x_tail) / 2;
@@ -121,13 +130,36 @@ void FillInterior(const DepthwiseParams& p, const Padded& g, const float* in, fl
           const int64_t px = x + p.pad_left;
           row[(px & 1) * pc + (px >> 1)] = src[x];
         }
-      continue;
+      return;
     }
     for (; x < p.W; ++x) {
       const int64_t px = x + p.pad_left;
       row[(px % s) * pc + px / s] = src[x];
     }
   }
+}
+
+// Copies one input plane into the interior of the padded scratch.
+void FillInterior(const DepthwiseParams& p, const Padded& g, const float* in, float* scratch) {
+  for (int64_t y = 0; y < p.H; ++y) FillInteriorRow(p, g, y, in + y * p.W, (p.H - y) * p.W, scratch);
+}
+
+// The same from 8-bit codes, as code - zero_point (exact small integers): the plane
+// widened into `buf` (H * W + 2 vectors of floats) first, in one vectorized pass.
+template <typename T>
+void FillInteriorCodes(const DepthwiseParams& p, const Padded& g, const T* in, int32_t zero_point, float* buf,
+                       float* scratch) {
+  const DF d;
+  const hn::RebindToSigned<DF> d32;
+  const hn::Rebind<T, decltype(d32)> d8;
+  const int64_t L = int64_t(hn::Lanes(d)), n = p.H * p.W;
+  const auto zp = hn::Set(d32, zero_point);
+  int64_t i = 0;
+  for (; i + L <= n; i += L)
+    hn::StoreU(hn::ConvertTo(d, hn::Sub(hn::PromoteTo(d32, hn::LoadU(d8, in + i)), zp)), d, buf + i);
+  for (; i < n; ++i) buf[i] = float(int32_t(in[i]) - zero_point);
+  std::fill(buf + n, buf + n + 2 * L, 0.0f);
+  for (int64_t y = 0; y < p.H; ++y) FillInteriorRow(p, g, y, buf + y * p.W, (p.H - y) * p.W + 2 * L, scratch);
 }
 
 // Stores one output vector: + residual, activation; n < L lanes go through a buffer.
@@ -146,19 +178,71 @@ HWY_INLINE void StoreOutput(DF d, VF acc, const float* res, const Activation& ac
   for (int64_t j = 0; j < n; ++j) out[j] = buf[j];  // n < L: a loop beats a memcpy call
 }
 
+// The int8 requantization of one output plane (depthwise.h's DepthwiseRequantization
+// for the plane's channel).
+struct PlaneRequantization {
+  const Requantize* rq;
+  float multiplier;
+  int32_t bias;
+  bool float_sum;        // acc + bias is exact in float (no int32 round trip)
+  const char* residual;  // the plane's residual codes, or null
+  char* out;             // the plane's output (codes, or floats)
+};
+
 // Where one block of outputs lies: kRows x kVecs vectors from output (oy0, ox0).
 struct Block {
-  const float* in;   // scratch position tap offsets are relative to (row oy0, column ox0)
-  int64_t in_row;    // scratch floats between consecutive output rows (stride_h rows)
-  const float* res;  // residual at (oy0, ox0), or null; rows OW apart like the output
-  float* out;        // output at (oy0, ox0)
-  int64_t OW;        // output row stride
-  int64_t rows;      // rows to store (the rest of the block are past the plane)
-  int64_t cols;      // columns to store in each row (at most kVecs vectors)
-  int64_t room;      // floats from out to the plane's end that may be written when a
-                     // row is the whole strip: a partial last vector is then stored
-                     // whole, spilling into the rows below, which are stored after it
+  const float* in;               // scratch position tap offsets are relative to (row oy0, column ox0)
+  int64_t in_row;                // scratch floats between consecutive output rows (stride_h rows)
+  const float* res;              // residual at (oy0, ox0), or null; rows OW apart like the output
+  float* out;                    // output at (oy0, ox0)
+  int64_t OW;                    // output row stride
+  int64_t rows;                  // rows to store (the rest of the block are past the plane)
+  int64_t cols;                  // columns to store in each row (at most kVecs vectors)
+  int64_t room;                  // floats from out to the plane's end that may be written when a
+                                 // row is the whole strip: a partial last vector is then stored
+                                 // whole, spilling into the rows below, which are stored after it
+  int64_t at;                    // the output index of (oy0, ox0) in its plane
+  const PlaneRequantization* q;  // int8: requantized as stored (out, res unused), or null
 };
+
+// Stores a block computed into `tile` through the int8 epilogue.
+template <class Ep>
+void StoreBlockRequantized(const Ep& ep, const float* tile, int64_t vecs, const Block& b) {
+  const DF d;
+  const hn::RebindToSigned<DF> d32;
+  const int64_t L = int64_t(hn::Lanes(d));
+  const PlaneRequantization& q = *b.q;
+  const auto multiplier = hn::Set(d, q.multiplier);
+  const auto bias_f = hn::Set(d, float(q.bias));
+  const auto bias_i = hn::Set(d32, q.bias);
+  auto store = [&](const float* acc_at, int64_t n, int64_t at) HWY_ATTR {
+    const auto acc = hn::Load(d, acc_at);
+    char* y = q.out + size_t(at) * Ep::kOutputBytes;
+    const char* res = q.residual ? q.residual + at : nullptr;
+    if (q.float_sum)
+      ep.StoreSum(hn::Add(acc, bias_f), multiplier, n, y, res);
+    else  // exact integers: the conversion is exact
+      ep.Store(hn::ConvertTo(d32, acc), bias_i, multiplier, n, y, res);
+  };
+  if (b.cols == b.OW && b.cols % L != 0) {
+    // Whole rows of a narrow plane: contiguous in the output, so gathered into whole
+    // vectors first (7x7 planes: 4 vectors for 8 rows instead of 8 partial ones).
+    HWY_ALIGN float rows[kMaxBlockRows * 4 * HWY_MAX_BYTES / sizeof(float)];
+    for (int64_t r = 0; r < b.rows; ++r) std::memcpy(rows + r * b.cols, tile + r * vecs * L, size_t(b.cols) * 4);
+    const int64_t n = b.rows * b.cols;
+    for (int64_t c = 0; c < n; c += L) store(rows + c, std::min(L, n - c), b.at + c);
+    return;
+  }
+  for (int64_t r = 0; r < b.rows; ++r) {
+    const int64_t at = b.at + r * b.OW;
+    const float* t = tile + r * vecs * L;
+    for (int64_t c = 0; c < b.cols; c += L) store(t + c, std::min(L, b.cols - c), at + c);
+  }
+}
+
+HWY_NOINLINE void StoreBlockRequantized(const float* tile, int64_t vecs, const Block& b) {
+  WithEpilogue(*b.q->rq, [&](const auto& ep) { StoreBlockRequantized(ep, tile, vecs, b); });
+}
 
 // Stores a block computed into `tile` (rows of `vecs` vectors): + residual, activation K
 // (a compile-time kind, so the activation's switch folds away).
@@ -195,6 +279,7 @@ HWY_NOINLINE __attribute__((noclone)) void StoreBlockAs(const float* tile, int64
 // Specialized for the activations convolutions mostly carry; the rest through Activate's
 // runtime switch (one copy of each: the runtime's size).
 HWY_INLINE void StoreBlock(const float* tile, int64_t vecs, const Block& b, const Activation& act) {
+  if (b.q) return StoreBlockRequantized(tile, vecs, b);
   switch (act.kind) {
     case ActivationKind::None:
       return StoreBlockAs<ActivationKind::None>(tile, vecs, b, act);
@@ -283,11 +368,13 @@ HWY_INLINE void DepthwiseBlockFixed(const float* HWY_RESTRICT w, float bias, int
 
 template <int kK, int kS, int kRows, int kVecs>
 void DepthwisePlaneFixed(const DepthwiseParams& p, const float* w, float bias, const float* scratch, int64_t row_stride,
-                         int64_t phase_cols, const float* residual, const Activation& act, float* out) {
+                         int64_t phase_cols, const float* residual, const Activation& act, float* out,
+                         const PlaneRequantization* q) {
   const int64_t L = int64_t(hn::Lanes(DF()));
   const int64_t strip = kVecs * L;
   const bool one_strip = p.OW <= strip;
   Block b;
+  b.q = q;
   b.in_row = row_stride;
   b.OW = p.OW;
   for (int64_t oy = 0; oy < p.OH; oy += kRows) {
@@ -296,7 +383,8 @@ void DepthwisePlaneFixed(const DepthwiseParams& p, const float* w, float bias, c
     for (int64_t ox = 0; ox < p.OW; ox += strip) {
       b.in = scratch + oy * kS * row_stride + ox;
       b.res = residual ? residual + oy * p.OW + ox : nullptr;
-      b.out = out + oy * p.OW + ox;
+      b.at = oy * p.OW + ox;
+      b.out = out ? out + b.at : nullptr;
       b.cols = std::min(strip, p.OW - ox);
       DepthwiseBlockFixed<kK, kS, kRows, kVecs>(w, bias, phase_cols, b, act);
     }
@@ -306,14 +394,14 @@ void DepthwisePlaneFixed(const DepthwiseParams& p, const float* w, float bias, c
 template <int kK, int kS>
 void DepthwisePlaneFixedSize(const DepthwiseParams& p, const float* w, float bias, const float* scratch,
                              int64_t row_stride, int64_t phase_cols, const float* residual, const Activation& act,
-                             float* out) {
+                             float* out, const PlaneRequantization* q) {
   const int64_t L = int64_t(hn::Lanes(DF()));
   if (p.OW <= L) {
-    DepthwisePlaneFixed<kK, kS, 8, 1>(p, w, bias, scratch, row_stride, phase_cols, residual, act, out);
+    DepthwisePlaneFixed<kK, kS, 8, 1>(p, w, bias, scratch, row_stride, phase_cols, residual, act, out, q);
   } else if (p.OW <= 2 * L) {
-    DepthwisePlaneFixed<kK, kS, 7, 2>(p, w, bias, scratch, row_stride, phase_cols, residual, act, out);
+    DepthwisePlaneFixed<kK, kS, 7, 2>(p, w, bias, scratch, row_stride, phase_cols, residual, act, out, q);
   } else {
-    DepthwisePlaneFixed<kK, kS, 3, 4>(p, w, bias, scratch, row_stride, phase_cols, residual, act, out);
+    DepthwisePlaneFixed<kK, kS, 3, 4>(p, w, bias, scratch, row_stride, phase_cols, residual, act, out, q);
   }
 }
 
@@ -321,11 +409,12 @@ void DepthwisePlaneFixedSize(const DepthwiseParams& p, const float* w, float bia
 template <int kRows, int kVecs>
 void DepthwisePlaneBlocks(const DepthwiseParams& p, int64_t taps, const int64_t* off, const float* w, float bias,
                           const float* scratch, int64_t row_stride, const float* residual, const Activation& act,
-                          float* out) {
+                          float* out, const PlaneRequantization* q) {
   const int64_t L = int64_t(hn::Lanes(DF()));
   const int64_t strip = kVecs * L;
   const bool one_strip = p.OW <= strip;  // then a row's spill lands in the next row only
   Block b;
+  b.q = q;
   b.in_row = p.stride_h * row_stride;
   b.OW = p.OW;
   for (int64_t oy = 0; oy < p.OH; oy += kRows) {
@@ -334,7 +423,8 @@ void DepthwisePlaneBlocks(const DepthwiseParams& p, int64_t taps, const int64_t*
     for (int64_t ox = 0; ox < p.OW; ox += strip) {
       b.in = scratch + oy * b.in_row + ox;
       b.res = residual ? residual + oy * p.OW + ox : nullptr;
-      b.out = out + oy * p.OW + ox;
+      b.at = oy * p.OW + ox;
+      b.out = out ? out + b.at : nullptr;
       b.cols = std::min(strip, p.OW - ox);
       DepthwiseBlock<kRows, kVecs>(taps, off, w, bias, b, act);
     }
@@ -343,14 +433,14 @@ void DepthwisePlaneBlocks(const DepthwiseParams& p, int64_t taps, const int64_t*
 
 void DepthwisePlaneTaps(const DepthwiseParams& p, int64_t taps, const int64_t* off, const float* w, float bias,
                         const float* scratch, int64_t row_stride, const float* residual, const Activation& act,
-                        float* out) {
+                        float* out, const PlaneRequantization* q) {
   const int64_t L = int64_t(hn::Lanes(DF()));
   if (p.OW <= L) {
-    DepthwisePlaneBlocks<8, 1>(p, taps, off, w, bias, scratch, row_stride, residual, act, out);
+    DepthwisePlaneBlocks<8, 1>(p, taps, off, w, bias, scratch, row_stride, residual, act, out, q);
   } else if (p.OW <= 2 * L) {
-    DepthwisePlaneBlocks<7, 2>(p, taps, off, w, bias, scratch, row_stride, residual, act, out);
+    DepthwisePlaneBlocks<7, 2>(p, taps, off, w, bias, scratch, row_stride, residual, act, out, q);
   } else {
-    DepthwisePlaneBlocks<3, 4>(p, taps, off, w, bias, scratch, row_stride, residual, act, out);
+    DepthwisePlaneBlocks<3, 4>(p, taps, off, w, bias, scratch, row_stride, residual, act, out, q);
   }
 }
 
@@ -387,38 +477,80 @@ void DepthwisePlaneInPasses(const DepthwiseParams& p, const Padded& g, const flo
   }
 }
 
+// One plane whose input is in the scratch: into o (floats), or through q (int8).
+HWY_INLINE void DepthwisePlane(const DepthwiseParams& p, const Padded& g, const int64_t* off, const float* wc, float bc,
+                               const float* scratch, const float* res, const Activation& act, float* o,
+                               const PlaneRequantization* q) {
+  const int64_t s = p.stride_w, pc = g.phase_cols, row_stride = s * pc, taps = p.KH * p.KW;
+  const bool square = p.KH == p.KW && p.stride_h == p.stride_w && p.dilation_h == 1 && p.dilation_w == 1;
+  if (taps > kMaxTaps) {
+    DepthwisePlaneInPasses(p, g, wc, bc, scratch, res, act, o);  // never with q (depthwise.h)
+  } else if (square && p.KH == 3 && s == 1) {
+    DepthwisePlaneFixedSize<3, 1>(p, wc, bc, scratch, row_stride, pc, res, act, o, q);
+  } else if (square && p.KH == 3 && s == 2) {
+    DepthwisePlaneFixedSize<3, 2>(p, wc, bc, scratch, row_stride, pc, res, act, o, q);
+  } else if (square && p.KH == 5 && s == 1) {
+    DepthwisePlaneFixedSize<5, 1>(p, wc, bc, scratch, row_stride, pc, res, act, o, q);
+  } else if (square && p.KH == 5 && s == 2) {
+    DepthwisePlaneFixedSize<5, 2>(p, wc, bc, scratch, row_stride, pc, res, act, o, q);
+  } else {
+    DepthwisePlaneTaps(p, taps, off, wc, bc, scratch, row_stride, res, act, o, q);
+  }
+}
+
+// Zeroes the padded scratch (its padding stays zero for every plane of the call) and
+// fills the offset of each tap from the scratch position of its output (depthwise.h).
+HWY_INLINE void PrepareScratch(const DepthwiseParams& p, const Padded& g, float* scratch, int64_t* off) {
+  const int64_t pc = g.phase_cols, row_stride = p.stride_w * pc, taps = p.KH * p.KW;
+  std::memset(scratch, 0, size_t(g.rows * row_stride + kSlackFloats) * sizeof(float));
+  if (taps <= kMaxTaps)
+    for (int64_t t = 0; t < taps; ++t) off[t] = padded_tap_offset(p, row_stride, pc, t);
+}
+
 void DepthwisePlanes(const DepthwiseParams& p, int64_t channels, int64_t begin, int64_t end, const float* in,
                      const float* w, const float* bias, const float* residual, const Activation& act, float* out,
                      float* scratch) {
   const Padded g = padded_geometry(p);
-  const int64_t s = p.stride_w, pc = g.phase_cols, row_stride = s * pc;
   const int64_t taps = p.KH * p.KW, in_plane = p.H * p.W, out_plane = p.OH * p.OW;
-  std::memset(scratch, 0, size_t(g.rows * row_stride + kSlackFloats) * sizeof(float));
-  // Offset of each tap from the scratch position of its output (depthwise.h).
   int64_t off[kMaxTaps];
-  if (taps <= kMaxTaps)
-    for (int64_t t = 0; t < taps; ++t) off[t] = padded_tap_offset(p, row_stride, pc, t);
+  PrepareScratch(p, g, scratch, off);
   for (int64_t i = begin, c = begin % channels; i < end; ++i, c = c + 1 == channels ? 0 : c + 1) {
-    const float* wc = w + c * taps;
-    const float bc = bias ? bias[c] : 0.0f;
-    const float* res = residual ? residual + i * out_plane : nullptr;
-    float* o = out + i * out_plane;
     FillInterior(p, g, in + i * in_plane, scratch);
-    const bool square = p.KH == p.KW && p.stride_h == p.stride_w && p.dilation_h == 1 && p.dilation_w == 1;
-    if (taps > kMaxTaps) {
-      DepthwisePlaneInPasses(p, g, wc, bc, scratch, res, act, o);
-    } else if (square && p.KH == 3 && s == 1) {
-      DepthwisePlaneFixedSize<3, 1>(p, wc, bc, scratch, row_stride, pc, res, act, o);
-    } else if (square && p.KH == 3 && s == 2) {
-      DepthwisePlaneFixedSize<3, 2>(p, wc, bc, scratch, row_stride, pc, res, act, o);
-    } else if (square && p.KH == 5 && s == 1) {
-      DepthwisePlaneFixedSize<5, 1>(p, wc, bc, scratch, row_stride, pc, res, act, o);
-    } else if (square && p.KH == 5 && s == 2) {
-      DepthwisePlaneFixedSize<5, 2>(p, wc, bc, scratch, row_stride, pc, res, act, o);
-    } else {
-      DepthwisePlaneTaps(p, taps, off, wc, bc, scratch, row_stride, res, act, o);
-    }
+    DepthwisePlane(p, g, off, w + c * taps, bias ? bias[c] : 0.0f, scratch,
+                   residual ? residual + i * out_plane : nullptr, act, out + i * out_plane, nullptr);
   }
+}
+
+template <typename T>
+HWY_INLINE void DepthwisePlanesRequantizedAs(const DepthwiseParams& p, int64_t channels, int64_t begin, int64_t end,
+                                             const T* in, int32_t zero_point, const float* w,
+                                             const DepthwiseRequantization& dq, float* scratch) {
+  const Padded g = padded_geometry(p);
+  const int64_t taps = p.KH * p.KW, in_plane = p.H * p.W, out_plane = p.OH * p.OW;
+  const size_t out_bytes = dq.rq->quantized_output ? 1 : sizeof(float);
+  int64_t off[kMaxTaps];
+  PrepareScratch(p, g, scratch, off);
+  float* widened = scratch + g.rows * p.stride_w * g.phase_cols + kSlackFloats;
+  for (int64_t i = begin, c = begin % channels; i < end; ++i, c = c + 1 == channels ? 0 : c + 1) {
+    FillInteriorCodes(p, g, in + i * in_plane, zero_point, widened, scratch);
+    PlaneRequantization q;
+    q.rq = dq.rq;
+    q.multiplier = dq.multiplier[c];
+    q.bias = dq.bias ? dq.bias[c] : 0;
+    q.float_sum = dq.acc_bound + std::abs(int64_t(q.bias)) <= (int64_t(1) << 24);
+    q.residual = dq.residual ? static_cast<const char*>(dq.residual) + i * out_plane : nullptr;
+    q.out = static_cast<char*>(dq.out) + size_t(i * out_plane) * out_bytes;
+    DepthwisePlane(p, g, off, w + c * taps, 0.0f, scratch, nullptr, Activation{}, nullptr, &q);
+  }
+}
+
+void DepthwisePlanesRequantized(const DepthwiseParams& p, int64_t channels, int64_t begin, int64_t end, const void* in,
+                                bool in_int8, int32_t zero_point, const float* w, const DepthwiseRequantization& dq,
+                                float* scratch) {
+  if (in_int8)
+    DepthwisePlanesRequantizedAs(p, channels, begin, end, static_cast<const int8_t*>(in), zero_point, w, dq, scratch);
+  else
+    DepthwisePlanesRequantizedAs(p, channels, begin, end, static_cast<const uint8_t*>(in), zero_point, w, dq, scratch);
 }
 
 void PadPlanes(const DepthwiseParams& p, int64_t begin, int64_t end, const float* in, float* out) {
@@ -438,6 +570,7 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace pith::simd {
 HWY_EXPORT(DepthwisePlanes);
+HWY_EXPORT(DepthwisePlanesRequantized);
 HWY_EXPORT(PadPlanes);
 
 PaddedPlane padded_plane(const DepthwiseParams& p) {
@@ -456,13 +589,21 @@ void pad_planes(const DepthwiseParams& p, int64_t begin, int64_t end, const floa
 
 int64_t depthwise_scratch_floats(const DepthwiseParams& p) {
   const Padded g = padded_geometry(p);
-  return g.rows * p.stride_w * g.phase_cols + kSlackFloats;
+  // + one widened input plane for the int8 path, with two vectors of room (of the widest
+  // target's 16 floats: HWY_MAX_BYTES here is the last compiled target's).
+  return g.rows * p.stride_w * g.phase_cols + kSlackFloats + p.H * p.W + 2 * 16;
 }
 
 void depthwise_conv2d(const DepthwiseParams& p, int64_t channels, int64_t begin, int64_t end, const float* in,
                       const float* w, const float* bias, const float* residual, const Activation& act, float* out,
                       float* scratch) {
   HWY_DYNAMIC_DISPATCH(DepthwisePlanes)(p, channels, begin, end, in, w, bias, residual, act, out, scratch);
+}
+
+void depthwise_conv2d_requantized(const DepthwiseParams& p, int64_t channels, int64_t begin, int64_t end,
+                                  const void* in, bool in_int8, int32_t zero_point, const float* w,
+                                  const DepthwiseRequantization& q, float* scratch) {
+  HWY_DYNAMIC_DISPATCH(DepthwisePlanesRequantized)(p, channels, begin, end, in, in_int8, zero_point, w, q, scratch);
 }
 }  // namespace pith::simd
 #endif

@@ -7,6 +7,10 @@
 
 #include "runtime/kernels/activation.h"
 
+namespace pith {
+struct Requantize;  // runtime/kernels/requantize.h
+}
+
 namespace pith::simd {
 
 struct DepthwiseParams {
@@ -53,5 +57,23 @@ void pad_planes(const DepthwiseParams& p, int64_t begin, int64_t end, const floa
 void depthwise_conv2d(const DepthwiseParams& p, int64_t channels, int64_t begin, int64_t end, const float* in,
                       const float* w, const float* bias, const float* residual, const Activation& act, float* out,
                       float* scratch);
+
+// pith.QConv's depthwise convolution: planes [begin, end) of uint8 or int8 codes (in_int8)
+// read as code - zero_point, filters of at most kDepthwiseRequantizedMaxTaps taps holding
+// int8 values as floats, so that every partial sum (below 2^24) is exact in float; each
+// plane's accumulators requantized as they are stored (runtime/kernels/requantize.h) as
+// channel c = i % channels of q. Scratch: depthwise_scratch_floats(p).
+constexpr int64_t kDepthwiseRequantizedMaxTaps = 64;
+struct DepthwiseRequantization {
+  const Requantize* rq = nullptr;     // output type, activation
+  const float* multiplier = nullptr;  // per channel c
+  const int32_t* bias = nullptr;      // per channel c, or null
+  const void* residual = nullptr;     // residual codes, planes of OH*OW like the output, or null
+  void* out = nullptr;                // planes of OH*OW outputs of rq's type
+  int64_t acc_bound = 0;              // the largest |accumulator|
+};
+void depthwise_conv2d_requantized(const DepthwiseParams& p, int64_t channels, int64_t begin, int64_t end,
+                                  const void* in, bool in_int8, int32_t zero_point, const float* w,
+                                  const DepthwiseRequantization& q, float* scratch);
 
 }  // namespace pith::simd

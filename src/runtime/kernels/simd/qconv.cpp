@@ -269,6 +269,28 @@ void run_qdepthwise(KernelContext& ctx, const QConvShape& s, const Requantize& r
   Tensor& y = ctx.allocate_output_uninitialized(0, rq.output_dtype, {s.N, s.M, s.OH, s.OW});
   const size_t esize = rq.quantized_output ? 1 : sizeof(float);
   const simd::DepthwiseParams p = simd::depthwise_params(s);
+  const int64_t acc_bound = taps * 255 * 128;        // |x - zp| <= 255, |w| <= 128
+  if (taps <= simd::kDepthwiseRequantizedMaxTaps) {  // the float kernel reads the codes and requantizes
+    simd::DepthwiseRequantization q;
+    q.rq = &rq;
+    q.multiplier = rq.multiplier.data();
+    q.bias = bias;
+    q.residual = ctx.has_input(9) ? ctx.input(9).raw() : nullptr;
+    q.out = y.raw();
+    q.acc_bound = acc_bound;
+    const int64_t scratch_floats = simd::depthwise_scratch_floats(p);
+    auto planes = [&](int64_t begin, int64_t end) {
+      simd::depthwise_conv2d_requantized(p, s.C, begin, end, x.raw(), std::is_same_v<T, int8_t>, zp, wf.data(), q,
+                                         simd::thread_scratch(size_t(scratch_floats)));
+    };
+    if (ThreadPool* pool = ctx.thread_pool(); pool && s.N * s.C > 1)
+      pool->parallel_for(s.N * s.C, 1, planes);
+    else
+      planes(0, s.N * s.C);
+    return;
+  }
+  // Larger filters: planes widened to float, the float kernel's plane of accumulators
+  // (partial sums in its passes), then requantized.
   auto rounded = [](int64_t n) { return (n + 15) / 16 * 16; };  // keeps each part 64-byte aligned
   // Planes go to the float kernel in runs of one image's consecutive channels (one call
   // sets up its geometry once: small planes, as MobileNet's 7x7 ones, are many).
@@ -276,7 +298,6 @@ void run_qdepthwise(KernelContext& ctx, const QConvShape& s, const Requantize& r
   const int64_t run_planes = std::max<int64_t>(1, kDepthwiseRunFloats / std::max(in_plane, out_plane));
   const int64_t in_floats = rounded(run_planes * in_plane), acc_floats = rounded(run_planes * out_plane);
   const int64_t scratch_floats = simd::depthwise_scratch_floats(p);
-  const int64_t acc_bound = taps * 255 * 128;  // |x - zp| <= 255, |w| <= 128
   auto planes = [&](int64_t begin, int64_t end) {
     float* xf = simd::thread_scratch(size_t(in_floats + acc_floats + scratch_floats));
     float* acc = xf + in_floats;

@@ -4,10 +4,10 @@
 // broadcast once. Codes are rounded by adding 1.5 * 2^23 (the float's last bit is then
 // the integer's, rounded to nearest even like std::nearbyint) after clamping to the
 // output's range, which gives the same codes as rounding first; NaN becomes 0 as in the
-// reference (only the activations through Activate's switch can produce one). With a quantized output, Relu and Clip are folded into that clamp: y_scale is
-// positive, so rounding x * (1 / y_scale) is monotonic in x and clipping x to [a, b] before
-// the multiplication equals clipping the product to [a / y_scale, b / y_scale] (both
-// rounded products) after it. Included by qgemm.cpp (the -inl.h convention).
+// reference (only the activations through Activate's switch can produce one). With a quantized output, Relu and Clip
+// are folded into that clamp: y_scale is positive, so rounding x * (1 / y_scale) is monotonic in x and clipping x to
+// [a, b] before the multiplication equals clipping the product to [a / y_scale, b / y_scale] (both rounded products)
+// after it. Included by qgemm.cpp and depthwise.cpp (the -inl.h convention).
 #if defined(PITH_SIMD_REQUANTIZE_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef PITH_SIMD_REQUANTIZE_INL_H_
 #undef PITH_SIMD_REQUANTIZE_INL_H_
