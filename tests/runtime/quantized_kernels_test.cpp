@@ -173,17 +173,17 @@ TEST(QuantizedKernels, QConvRejectsScalesOutOfRange) {
 // inside the output's range, overlapping either end, and wholly beyond either end.
 TEST(QuantizedKernels, ClipFoldedIntoTheCodesClampMatchesReference) {
   std::mt19937 rng(28);
-  const std::pair<float, float> clips[] = {{-0.5f, 2.0f}, {0.25f, 0.5f}, {-100.0f, 100.0f}, {-10.0f, -5.0f},
+  const std::pair<float, float> clips[] = {{-0.5f, 2.0f},      {0.25f, 0.5f}, {-100.0f, 100.0f}, {-10.0f, -5.0f},
                                            {1000.0f, 2000.0f}, {-3.0f, 0.0f}, {0.0f, 0.0f}};
   for_each_target([&] {
     for (auto [alpha, beta] : clips)
       for (const bool s8 : {false, true})
         for (const int zp : {0, 77, 255}) {
-          OpRunner conv("QConv", {random_u8({1, 5, 6, 37}, rng), scalar_f(0.01f), scalar_u8(uint8_t(rng() % 256)),
-                                  random_s8({13, 5, 3, 3}, rng), random_scales(13, rng), Tensor(DType::Int8, {13}),
-                                  scalar_f(0.02f),
-                                  s8 ? Tensor::scalar<int8_t>(int8_t(zp - 128)) : scalar_u8(uint8_t(zp)),
-                                  random_bias(13, rng)});
+          OpRunner conv(
+              "QConv",
+              {random_u8({1, 5, 6, 37}, rng), scalar_f(0.01f), scalar_u8(uint8_t(rng() % 256)),
+               random_s8({13, 5, 3, 3}, rng), random_scales(13, rng), Tensor(DType::Int8, {13}), scalar_f(0.02f),
+               s8 ? Tensor::scalar<int8_t>(int8_t(zp - 128)) : scalar_u8(uint8_t(zp)), random_bias(13, rng)});
           conv.domain("pith").ints("pads", {1, 1, 1, 1}).s("activation", "Clip");
           conv.f("activation_alpha", alpha).f("activation_beta", beta);
           const std::string what = "clip [" + std::to_string(alpha) + ", " + std::to_string(beta) + "] zero point " +
@@ -210,13 +210,16 @@ TEST(QuantizedKernels, QConvRejectsAMismatchedResidual) {
 
 // Depthwise through the float kernel must stay exact at the extremes it relies on:
 // |x - zp| = 255 against weights of -128 on 3x3, 5x5 and 7x7 filters (the largest
-// accumulators a plane can have), int8 activations too; and filters of more than 512 taps
-// take the int32 path.
+// accumulators a plane can have), int8 activations too; filters of more than 64 taps take
+// the float plane path and those of more than 512 the int32 one.
 TEST(QuantizedKernels, QConvDepthwiseIsExactAtTheExtremes) {
   std::mt19937 rng(23);
   for_each_target([&] {
     for (int trial = 0; trial < 12; ++trial) {
-      const int64_t k = trial % 4 == 3 ? 23 : 3 + 2 * (trial % 3), C = 3 + trial % 4, s = 1 + trial % 2;
+      // 3x3 to 7x7 (the one-pass kernel), 9x9 (more than 64 taps: a float plane, then
+      // requantized) and 23x23 (more than 512: int32 accumulators).
+      const int64_t k = trial % 4 == 3 ? (trial % 8 == 3 ? 23 : 9) : 3 + 2 * (trial % 3);
+      const int64_t C = 3 + trial % 4, s = 1 + trial % 2;
       const int64_t H = k + int64_t(rng() % 20), W = k + int64_t(rng() % 30);
       const bool s8 = trial % 2 == 1;
       Tensor x(s8 ? DType::Int8 : DType::UInt8, {1, C, H, W});

@@ -72,70 +72,68 @@ HWY_INLINE void FillInteriorRow(const DepthwiseParams& p, const Padded& g, int64
   const int64_t s = p.stride_w, pc = g.phase_cols, row_stride = s * pc;
   const DF d;
   const int64_t L = int64_t(hn::Lanes(d));
-  {
-    float* row = scratch + (y + p.pad_top) * row_stride;
-    if (s == 1) {
-      float* dst = row + p.pad_left;
-      int64_t x = 0;
-      for (; x + L <= p.W; x += L) hn::StoreU(hn::LoadU(d, src + x), d, dst + x);
-      if (x < p.W && x + L <= readable) {
-        // A whole last vector (its source lanes past the row are still in the plane),
-        // then zeros over what it wrote past the row: padding, or the start of the next
-        // row, which is copied after this one.
-        hn::StoreU(hn::LoadU(d, src + x), d, dst + x);
-        hn::StoreU(hn::Zero(d), d, dst + p.W);
-        return;
-      }
-      for (; x < p.W; ++x) dst[x] = src[x];  // < L floats: a loop beats a memcpy call
-      return;
-    }
+  float* row = scratch + (y + p.pad_top) * row_stride;
+  if (s == 1) {
+    float* dst = row + p.pad_left;
     int64_t x = 0;
-    if (s == 2) {
-      // Padded column px = x + pad_left goes to phase px % 2, position px / 2.
-      const int64_t base = p.pad_left / 2;
-      float* even_dst = (p.pad_left % 2 == 0) ? row + base : row + pc + base;
-      float* odd_dst = (p.pad_left % 2 == 0) ? row + pc + base : row + base + 1;
-      // The last, partial two vectors first, as whole vectors (their source lanes past
-      // the row are still in the plane), each followed by zeros over what it wrote past
-      // its phase's data. The phase at the lower address goes first: what spills from
-      // it runs into the other phase (whose data below is written after it, by the
-      // whole chunks) or into the next row, copied after this one.
-      const int64_t x_tail = p.W / (2 * L) * (2 * L);
-      bool tail_done = false;
-      if (x_tail < p.W && x_tail + 2 * L <= readable) {
-        VF even, odd;
-        hn::LoadInterleaved2(d, src + x_tail, even, odd);
-        const int64_t n_even = (p.W - x_tail + 1) / 2, n_odd = (p.W - x_tail) / 2;
-        auto put = [&](VF v, float* dst, int64_t n) HWY_ATTR {
-          hn::StoreU(v, d, dst);
-          hn::StoreU(hn::Zero(d), d, dst + n);
-        };
-        if (even_dst < odd_dst) {
-          put(even, even_dst + x_tail / 2, n_even);
-          put(odd, odd_dst + x_tail / 2, n_odd);
-        } else {
-          put(odd, odd_dst + x_tail / 2, n_odd);
-          put(even, even_dst + x_tail / 2, n_even);
-        }
-        tail_done = true;
-      }
-      for (; x < x_tail; x += 2 * L) {
-        VF even, odd;
-        hn::LoadInterleaved2(d, src + x, even, odd);
-        hn::StoreU(even, d, even_dst + x / 2);
-        hn::StoreU(odd, d, odd_dst + x / 2);
-      }
-      if (!tail_done)
-        for (; x < p.W; ++x) {
-          const int64_t px = x + p.pad_left;
-          row[(px & 1) * pc + (px >> 1)] = src[x];
-        }
+    for (; x + L <= p.W; x += L) hn::StoreU(hn::LoadU(d, src + x), d, dst + x);
+    if (x < p.W && x + L <= readable) {
+      // A whole last vector (its source lanes past the row are still in the plane),
+      // then zeros over what it wrote past the row: padding, or the start of the next
+      // row, which is copied after this one.
+      hn::StoreU(hn::LoadU(d, src + x), d, dst + x);
+      hn::StoreU(hn::Zero(d), d, dst + p.W);
       return;
     }
-    for (; x < p.W; ++x) {
-      const int64_t px = x + p.pad_left;
-      row[(px % s) * pc + px / s] = src[x];
+    for (; x < p.W; ++x) dst[x] = src[x];  // < L floats: a loop beats a memcpy call
+    return;
+  }
+  int64_t x = 0;
+  if (s == 2) {
+    // Padded column px = x + pad_left goes to phase px % 2, position px / 2.
+    const int64_t base = p.pad_left / 2;
+    float* even_dst = (p.pad_left % 2 == 0) ? row + base : row + pc + base;
+    float* odd_dst = (p.pad_left % 2 == 0) ? row + pc + base : row + base + 1;
+    // The last, partial two vectors first, as whole vectors (their source lanes past
+    // the row are still in the plane), each followed by zeros over what it wrote past
+    // its phase's data. The phase at the lower address goes first: what spills from
+    // it runs into the other phase (whose data below is written after it, by the
+    // whole chunks) or into the next row, copied after this one.
+    const int64_t x_tail = p.W / (2 * L) * (2 * L);
+    bool tail_done = false;
+    if (x_tail < p.W && x_tail + 2 * L <= readable) {
+      VF even, odd;
+      hn::LoadInterleaved2(d, src + x_tail, even, odd);
+      const int64_t n_even = (p.W - x_tail + 1) / 2, n_odd = (p.W - x_tail) / 2;
+      auto put = [&](VF v, float* dst, int64_t n) HWY_ATTR {
+        hn::StoreU(v, d, dst);
+        hn::StoreU(hn::Zero(d), d, dst + n);
+      };
+      if (even_dst < odd_dst) {
+        put(even, even_dst + x_tail / 2, n_even);
+        put(odd, odd_dst + x_tail / 2, n_odd);
+      } else {
+        put(odd, odd_dst + x_tail / 2, n_odd);
+        put(even, even_dst + x_tail / 2, n_even);
+      }
+      tail_done = true;
     }
+    for (; x < x_tail; x += 2 * L) {
+      VF even, odd;
+      hn::LoadInterleaved2(d, src + x, even, odd);
+      hn::StoreU(even, d, even_dst + x / 2);
+      hn::StoreU(odd, d, odd_dst + x / 2);
+    }
+    if (!tail_done)
+      for (; x < p.W; ++x) {
+        const int64_t px = x + p.pad_left;
+        row[(px & 1) * pc + (px >> 1)] = src[x];
+      }
+    return;
+  }
+  for (; x < p.W; ++x) {
+    const int64_t px = x + p.pad_left;
+    row[(px % s) * pc + px / s] = src[x];
   }
 }
 
@@ -228,7 +226,8 @@ void StoreBlockRequantized(const Ep& ep, const float* tile, int64_t vecs, const 
     // Whole rows of a narrow plane: contiguous in the output, so gathered into whole
     // vectors first (7x7 planes: 4 vectors for 8 rows instead of 8 partial ones).
     HWY_ALIGN float rows[kMaxBlockRows * 4 * HWY_MAX_BYTES / sizeof(float)];
-    for (int64_t r = 0; r < b.rows; ++r) std::memcpy(rows + r * b.cols, tile + r * vecs * L, size_t(b.cols) * 4);
+    for (int64_t r = 0; r < b.rows; ++r)
+      std::memcpy(rows + r * b.cols, tile + r * vecs * L, size_t(b.cols) * sizeof(float));
     const int64_t n = b.rows * b.cols;
     for (int64_t c = 0; c < n; c += L) store(rows + c, std::min(L, n - c), b.at + c);
     return;

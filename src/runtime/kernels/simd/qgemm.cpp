@@ -315,7 +315,7 @@ HWY_INLINE void RequantizeSpan(const T* acc, int64_t n, int32_t bias, int64_t ch
   const auto bias_v = hn::Set(d32, bias);
   const auto multiplier_v = hn::Set(df, rq.multiplier[size_t(channel)]);
   auto at = [&](const void* p, int64_t c, size_t bytes) { return static_cast<const char*>(p) + size_t(c) * bytes; };
-  WithEpilogue(rq, [&](const auto& ep) {
+  WithGenericEpilogue(rq, [&](const auto& ep) {
     using Ep = std::decay_t<decltype(ep)>;
     char* y = static_cast<char*>(out);
     const int64_t whole = n / L * L;
@@ -352,7 +352,7 @@ void RequantizeRowF32(const float* acc, int64_t n, int32_t bias, int64_t channel
   const int64_t L = int64_t(hn::Lanes(df));
   const auto bias_v = hn::Set(df, float(bias));
   const auto multiplier_v = hn::Set(df, rq.multiplier[size_t(channel)]);
-  WithEpilogue(rq, [&](const auto& ep) {
+  WithGenericEpilogue(rq, [&](const auto& ep) {
     using Ep = std::decay_t<decltype(ep)>;
     char* y = static_cast<char*>(out);
     auto residual_at = [&](int64_t c) { return residual ? static_cast<const char*>(residual) + c : nullptr; };
@@ -368,7 +368,7 @@ void RequantizeRowF32(const float* acc, int64_t n, int32_t bias, int64_t channel
 
 void QgemvRows(int64_t n0, int64_t n1, int64_t K, const int8_t* w, int64_t ldw, const int16_t* x, const int32_t* bias,
                const Requantize& rq, void* out) {
-  WithEpilogue(rq, [&](const auto& ep) {
+  WithGenericEpilogue(rq, [&](const auto& ep) {
     using Ep = std::decay_t<decltype(ep)>;
     for (int64_t n = n0; n < n1; ++n) {
       const int8_t* row = w + n * ldw;

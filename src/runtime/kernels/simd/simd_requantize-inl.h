@@ -180,6 +180,19 @@ HWY_INLINE void WithEpilogue(const Requantize& rq, const Fn& fn) {
     with_activation(std::integral_constant<OutKind, OutKind::S8>());
 }
 
+// The same with the activation always through Activate's switch (Relu and Clip too: the
+// same codes, since folding them into the clamp is exact): three instantiations instead
+// of twelve, for the paths that are not hot (the runtime's size).
+template <class Fn>
+HWY_INLINE void WithGenericEpilogue(const Requantize& rq, const Fn& fn) {
+  if (!rq.quantized_output)
+    fn(Epilogue<OutKind::Float, FixedActivation::Any>(rq));
+  else if (rq.output_dtype == DType::UInt8)
+    fn(Epilogue<OutKind::U8, FixedActivation::Any>(rq));
+  else
+    fn(Epilogue<OutKind::S8, FixedActivation::Any>(rq));
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace pith::simd
 HWY_AFTER_NAMESPACE();
