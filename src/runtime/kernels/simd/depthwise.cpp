@@ -176,9 +176,13 @@ HWY_INLINE void StoreOutput(DF d, VF acc, const float* res, const Activation& ac
   for (int64_t j = 0; j < n; ++j) out[j] = buf[j];  // n < L: a loop beats a memcpy call
 }
 
+struct Block;
+
 // The int8 requantization of one output plane (depthwise.h's DepthwiseRequantization
-// for the plane's channel).
+// for the plane's channel). Its store is reached through a pointer set by the int8 entry
+// point, so that programs with only float depthwise convolutions link none of it.
 struct PlaneRequantization {
+  void (*store)(const float* tile, int64_t vecs, const Block& b);
   const Requantize* rq;
   float multiplier;
   int32_t bias;
@@ -278,7 +282,7 @@ HWY_NOINLINE __attribute__((noclone)) void StoreBlockAs(const float* tile, int64
 // Specialized for the activations convolutions mostly carry; the rest through Activate's
 // runtime switch (one copy of each: the runtime's size).
 HWY_INLINE void StoreBlock(const float* tile, int64_t vecs, const Block& b, const Activation& act) {
-  if (b.q) return StoreBlockRequantized(tile, vecs, b);
+  if (b.q) return b.q->store(tile, vecs, b);
   switch (act.kind) {
     case ActivationKind::None:
       return StoreBlockAs<ActivationKind::None>(tile, vecs, b, act);
@@ -533,6 +537,7 @@ HWY_INLINE void DepthwisePlanesRequantizedAs(const DepthwiseParams& p, int64_t c
   for (int64_t i = begin, c = begin % channels; i < end; ++i, c = c + 1 == channels ? 0 : c + 1) {
     FillInteriorCodes(p, g, in + i * in_plane, zero_point, widened, scratch);
     PlaneRequantization q;
+    q.store = StoreBlockRequantized;
     q.rq = dq.rq;
     q.multiplier = dq.multiplier[c];
     q.bias = dq.bias ? dq.bias[c] : 0;
