@@ -142,8 +142,9 @@ void FillInterior(const DepthwiseParams& p, const Padded& g, const float* in, fl
   for (int64_t y = 0; y < p.H; ++y) FillInteriorRow(p, g, y, in + y * p.W, (p.H - y) * p.W, scratch);
 }
 
-// The same from 8-bit codes, as code - zero_point (exact small integers): the plane
-// widened into `buf` (H * W + 2 vectors of floats) first, in one vectorized pass.
+// The same from 8-bit codes, as code - zero_point (exact small integers): at stride 1
+// widened straight into the scratch; else the plane widened into `buf` (H * W + 2
+// vectors of floats) first, in one vectorized pass, then copied into its phases.
 template <typename T>
 void FillInteriorCodes(const DepthwiseParams& p, const Padded& g, const T* in, int32_t zero_point, float* buf,
                        float* scratch) {
@@ -152,6 +153,23 @@ void FillInteriorCodes(const DepthwiseParams& p, const Padded& g, const T* in, i
   const hn::Rebind<T, decltype(d32)> d8;
   const int64_t L = int64_t(hn::Lanes(d)), n = p.H * p.W;
   const auto zp = hn::Set(d32, zero_point);
+  auto widen = [&](const T* c) HWY_ATTR { return hn::ConvertTo(d, hn::Sub(hn::PromoteTo(d32, hn::LoadU(d8, c)), zp)); };
+  if (p.stride_w == 1) {  // straight into the scratch rows, as FillInteriorRow copies floats
+    const int64_t row_stride = g.phase_cols;
+    for (int64_t y = 0; y < p.H; ++y) {
+      const T* src = in + y * p.W;
+      float* dst = scratch + (y + p.pad_top) * row_stride + p.pad_left;
+      int64_t x = 0;
+      for (; x + L <= p.W; x += L) hn::StoreU(widen(src + x), d, dst + x);
+      if (x < p.W && y * p.W + x + L <= n) {  // a whole last vector, then zeros over its spill
+        hn::StoreU(widen(src + x), d, dst + x);
+        hn::StoreU(hn::Zero(d), d, dst + p.W);
+        continue;
+      }
+      for (; x < p.W; ++x) dst[x] = float(int32_t(src[x]) - zero_point);
+    }
+    return;
+  }
   int64_t i = 0;
   for (; i + L <= n; i += L)
     hn::StoreU(hn::ConvertTo(d, hn::Sub(hn::PromoteTo(d32, hn::LoadU(d8, in + i)), zp)), d, buf + i);
