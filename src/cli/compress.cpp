@@ -1,10 +1,12 @@
-// pith compress MODEL -o OUT.pith|OUT.onnx [--quantize fp16 | --quantize int4 [--block 16|32|64|128]
+// pith compress MODEL -o OUT.pith|OUT.onnx [--quantize fp16 | --quantize dynamic-int8 |
+//               --quantize int4 [--block 16|32|64|128]
 //               [--calibration X.npy] | --quantize int8 --calibration X.npy
 //               [--calibration-method minmax|percentile|entropy|mse] [--percentile P]
 //               [--weight-bits 8|7]] [--entropy] [--data X.npy [--labels Y.npy]]
 //               [--report R.json] [--threads N]
 // Compresses MODEL and writes OUT: a .pith artifact (optionally with its tensors zstd
-// coded), or an ONNX model (QDQ for int8). Prints (and with --report writes) a JSON
+// coded), or an ONNX model (QDQ for int8; DynamicQuantizeLinear and MatMulInteger for
+// dynamic-int8). Prints (and with --report writes) a JSON
 // report: each technique, the size before and after, bits per weight, and with --data
 // the accuracy (labels) or the agreement and SQNR against the uncompressed model, before
 // and after. Evaluation runs before anything is written, so bad data leaves no output.
@@ -75,7 +77,8 @@ std::string serving_pipeline(const std::string& option, const std::string& file)
 
 int cmd_compress(const std::vector<std::string>& argv) {
   const char* usage =
-      "usage: pith compress MODEL -o OUT.pith|OUT.onnx [--quantize fp16 | --quantize int4 [--block 16|32|64|128]\n"
+      "usage: pith compress MODEL -o OUT.pith|OUT.onnx [--quantize fp16 | --quantize dynamic-int8 |\n"
+      "       --quantize int4 [--block 16|32|64|128]\n"
       "       [--calibration X.npy] | --quantize int8 --calibration X.npy\n"
       "       [--calibration-method minmax|percentile|entropy|mse] [--percentile P] [--weight-bits 8|7]]\n"
       "       [--low-rank E] [--prune S [--prune-allocation uniform|global|erk] | --prune-pattern 2:4] [--cluster K]\n"
@@ -96,9 +99,13 @@ int cmd_compress(const std::vector<std::string>& argv) {
              "--input-pipeline and --output-pipeline need a .pith output (they go into its metadata)");
   PITH_CHECK(!entropy || to_pith, "--entropy needs a .pith output (ONNX files hold tensors uncoded)");
   const std::string quantize = args.get("quantize");
-  PITH_CHECK(quantize.empty() || quantize == "int8" || quantize == "int4" || quantize == "fp16", "--quantize ",
-             quantize, ": not available in this build (supported: int8, int4, fp16; dynamic-int8 is not built yet)");
+  PITH_CHECK(
+      quantize.empty() || quantize == "int8" || quantize == "int4" || quantize == "fp16" || quantize == "dynamic-int8",
+      "--quantize ", quantize, ": unknown (supported: int8, int4, fp16, dynamic-int8)");
   const bool fp16 = quantize == "fp16", int8 = quantize == "int8", int4 = quantize == "int4";
+  const bool dynamic = quantize == "dynamic-int8";
+  PITH_CHECK(!dynamic || args.get("calibration").empty(),
+             "--quantize dynamic-int8 takes no --calibration (activations are quantized at run time)");
   PITH_CHECK(!fp16 || to_pith, "--quantize fp16 needs a .pith output (it stores the weights in 16 bits)");
   PITH_CHECK(!int4 || to_pith, "--quantize int4 needs a .pith output (it stores the weights in 4-bit blocks)");
   PITH_CHECK(to_pith || !quantize.empty() || !args.get("prune").empty() || !args.get("low-rank").empty(),
@@ -221,8 +228,9 @@ int cmd_compress(const std::vector<std::string>& argv) {
            << json_number(ws.parameters ? 8.0 * double(ws.stored_tensor_bytes) / double(ws.parameters) : 0.0);
   } else {
     onnx_export::ExportOptions eo;
-    eo.doc_string = "int8 (QDQ) by pith compress from " + std::filesystem::path(model_path).filename().string();
-    onnx_export::export_file(int8 ? result.qdq : *lowered, out, eo);
+    eo.doc_string = std::string(dynamic ? "dynamic int8" : "int8 (QDQ)") + " by pith compress from " +
+                    std::filesystem::path(model_path).filename().string();
+    onnx_export::export_file(int8 || dynamic ? result.qdq : *lowered, out, eo);
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto size_before = std::filesystem::file_size(model_path), size_after = std::filesystem::file_size(out);

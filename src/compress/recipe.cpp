@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "compress/lowrank.h"
+#include "compress/quantize/dynamic_int8.h"
 #include "compress/quantize/fp16.h"
 #include "compress/quantize/int4.h"
 #include "core/block_q4.h"
@@ -42,8 +43,9 @@ std::string Recipe::label() const {
 }
 
 void Recipe::validate(bool have_calibration) const {
-  PITH_CHECK(quantize.empty() || quantize == "int8" || quantize == "int4" || quantize == "fp16",
-             "unknown quantization '", quantize, "' (int8, int4, fp16)");
+  PITH_CHECK(
+      quantize.empty() || quantize == "int8" || quantize == "int4" || quantize == "fp16" || quantize == "dynamic-int8",
+      "unknown quantization '", quantize, "' (int8, int4, fp16, dynamic-int8)");
   PITH_CHECK(quantize != "int4" || valid_q4_block(block), "int4 blocks must hold 16, 32, 64 or 128 weights, got ",
              block);
   PITH_CHECK(weight_bits == 7 || weight_bits == 8, "int8 weight bits must be 7 or 8, got ", weight_bits);
@@ -117,6 +119,13 @@ RecipeResult apply_recipe(const Graph& optimized, const Recipe& recipe, const Te
                           {"layers", r.layers.size()},
                           {"gptq_layers", gptq},
                           {"weights", r.weights}});
+  }
+  if (recipe.quantize == "dynamic-int8") {
+    const DynamicInt8Report r = quantize_int8_dynamic(g);
+    nlohmann::ordered_json kept = nlohmann::ordered_json::array();
+    for (auto& [node, why] : r.skipped) kept.push_back({{"node", node}, {"reason", why}});
+    techniques.push_back({{"name", "dynamic-int8"}, {"quantized_layers", r.layers.size()}, {"kept_float", kept}});
+    result.qdq = g;
   }
   if (recipe.quantize == "int8") {
     Int8Options options;

@@ -15,7 +15,7 @@
 namespace pith {
 
 struct Recipe {
-  std::string quantize;  // "", "fp16", "int8" or "int4" (weight-only, GPTQ with calibration)
+  std::string quantize;  // "", "fp16", "int8", "int4" (weight-only, GPTQ with calibration) or "dynamic-int8"
   int weight_bits = 8;   // int8: 8, or 7 (weights in [-64, 64])
   int64_t block = 32;    // int4: weights per float16 scale (32, 64, 128)
   CalibrationMethod method = CalibrationMethod::MinMax;
@@ -35,8 +35,8 @@ struct Recipe {
 };
 
 struct RecipeResult {
-  Graph lowered;                      // as pith runs it (optimize() after the techniques): what an artifact stores
-  Graph qdq;                          // int8 recipes: the QDQ graph before lowering (for ONNX export); else empty
+  Graph lowered;  // as pith runs it (optimize() after the techniques): what an artifact stores
+  Graph qdq;      // int8 and dynamic-int8: the graph before lowering (QDQ / MatMulInteger, for ONNX export); else empty
   nlohmann::ordered_json techniques;  // one object per technique applied, with what it did
   Int8Report int8;
 };

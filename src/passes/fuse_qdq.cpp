@@ -6,6 +6,7 @@
 //   DQ(x) -> MaxPool|Flatten|Reshape|Squeeze|Unsqueeze|Transpose -> Q (same scale and
 //            zero point)                                   -> the same op on the int8 tensor
 //   Q(DQ(x)) with the same scale and zero point            -> x
+//   DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul by the scales -> pith.QGemm (float out)
 // x and a are per-tensor uint8/int8; w and b int8 initializers, per-tensor or per output
 // channel; a bias is an int32 DQ whose scale is x_scale * w_scale, or a float initializer
 // (quantized here). Without a following Q the int8 node writes float32. Afterwards every
@@ -206,6 +207,67 @@ bool lower_compute(Graph& g, const passes::GraphIndex& index, size_t k) {
   return true;
 }
 
+// The dynamic int8 pattern (compress/quantize/dynamic_int8.h):
+//   (A_q, a_scale, a_zp) = DynamicQuantizeLinear(A)
+//   Mul(Cast<float>(MatMulInteger(A_q, W int8 [K, N], a_zp)), Mul(a_scale, w_scale))
+// -> pith.QGemm(A_q, a_scale, a_zp, W, w_scale, 0) writing the Mul's output: the same
+// float(acc) * (a_scale * w_scale[n]), bit for bit. Node k is the MatMulInteger.
+bool lower_dynamic(Graph& g, const passes::GraphIndex& index, size_t k) {
+  const Node& mm = g.nodes[k];
+  if (!default_domain(mm) || mm.op_type != "MatMulInteger" || mm.inputs.size() < 3 || mm.has_input(3) ||
+      mm.outputs.size() != 1)
+    return false;
+  auto dql = index.producer_of(mm.inputs[0]);
+  if (!dql) return false;
+  const Node& d = g.nodes[*dql];
+  if (!default_domain(d) || d.op_type != "DynamicQuantizeLinear" || d.outputs.size() != 3 ||
+      d.outputs[0] != mm.inputs[0] || d.outputs[2] != mm.inputs[2])
+    return false;
+  const Tensor* w = passes::find_initializer(g, mm.inputs[1]);
+  if (!w || w->dtype() != DType::Int8 || w->rank() != 2) return false;
+  auto readers = [&](const std::string& v) -> std::optional<size_t> {
+    auto it = index.readers.find(v);
+    if (it == index.readers.end() || it->second.size() != 1 || !index.only_read_by(v, it->second[0]) ||
+        index.is_graph_output(v))
+      return std::nullopt;
+    return it->second[0];
+  };
+  auto cast = readers(mm.outputs[0]);
+  if (!cast || !default_domain(g.nodes[*cast]) || g.nodes[*cast].op_type != "Cast" ||
+      g.nodes[*cast].attr_int("to", 0) != 1)
+    return false;
+  auto mul = readers(g.nodes[*cast].outputs[0]);
+  if (!mul || !default_domain(g.nodes[*mul]) || g.nodes[*mul].op_type != "Mul" || g.nodes[*mul].inputs.size() != 2)
+    return false;
+  const Node& m = g.nodes[*mul];
+  const std::string& scales = m.inputs[0] == g.nodes[*cast].outputs[0] ? m.inputs[1] : m.inputs[0];
+  auto sp = index.producer_of(scales);
+  if (!sp || !default_domain(g.nodes[*sp]) || g.nodes[*sp].op_type != "Mul" || g.nodes[*sp].inputs.size() != 2)
+    return false;
+  const Node& s = g.nodes[*sp];
+  if (s.inputs[0] != d.outputs[1]) return false;  // a_scale * w_scale, in that order (the products' rounding)
+  const Tensor* ws = passes::find_initializer(g, s.inputs[1]);
+  if (!ws || ws->dtype() != DType::Float32 || ws->rank() > 1 || (ws->numel() != 1 && ws->numel() != w->dim(1)))
+    return false;
+  Node q;
+  q.name = mm.name;
+  q.domain = "pith";
+  q.op_type = "QGemm";
+  q.attributes["transB"].kind = Attribute::Kind::Int;
+  q.attributes["transB"].i = 0;
+  const std::string zero = passes::unique_name(g, mm.inputs[1] + "_zero_point");
+  g.initializers[zero] = Tensor(DType::Int8, {});
+  q.inputs = {mm.inputs[0], d.outputs[1], d.outputs[2], mm.inputs[1], s.inputs[1], zero};
+  q.outputs = {m.outputs[0]};
+  const size_t c = *cast, u = *mul;
+  for (auto& out : g.nodes[k].outputs) g.value_info.erase(out);
+  g.value_info.erase(g.nodes[c].outputs[0]);
+  g.nodes[k] = std::move(q);
+  g.nodes.erase(g.nodes.begin() + std::ptrdiff_t(std::max(c, u)));  // both after k (sorted nodes)
+  g.nodes.erase(g.nodes.begin() + std::ptrdiff_t(std::min(c, u)));
+  return true;
+}
+
 // DQ -> data-movement op -> Q with the same parameters: the op runs on the int8 tensor.
 bool lower_passthrough(Graph& g, const passes::GraphIndex& index, size_t k) {
   const Node& n = g.nodes[k];
@@ -279,7 +341,7 @@ bool fuse_qdq(Graph& g) {
     const std::string& op = g.nodes[k].op_type;
     if (op == "DequantizeLinear" || op == "Constant") continue;
     const passes::GraphIndex& index = lazy.get(g);
-    if (lower_compute(g, index, k) || lower_passthrough(g, index, k)) {
+    if (lower_compute(g, index, k) || lower_passthrough(g, index, k) || lower_dynamic(g, index, k)) {
       lazy.invalidate();
       changed = true;
     } else if (cancel_requantize(g, index, k)) {

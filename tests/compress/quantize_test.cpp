@@ -8,6 +8,7 @@
 #include <random>
 
 #include "compress/evaluate.h"
+#include "compress/quantize/dynamic_int8.h"
 #include "compress/quantize/int8.h"
 #include "passes/passes.h"
 #include "runtime/session.h"
@@ -164,6 +165,28 @@ TEST(QuantizeInt8, QuantizesConvolutionsWithAFusedResidual) {
   EXPECT_GT(sqnr_db(int8, qdq), 45.0);
   EXPECT_EQ(top1_agreement(int8, qdq), 1.0);
   EXPECT_GT(sqnr_db(int8, want), 25.0);
+}
+
+// Dynamic int8: the Gemm layers become DynamicQuantizeLinear + MatMulInteger + scales
+// (standard ONNX), lowered to pith.QGemm with the same bits; the conv stays float.
+TEST(QuantizeInt8, DynamicInt8QuantizesGemmLayersAndLowersThemToQGemm) {
+  Graph g = small_cnn();
+  const Graph base = g;
+  DynamicInt8Report report = quantize_int8_dynamic(g);
+  ASSERT_EQ(report.layers.size(), 2u);  // fc1 (with its Relu) and fc2
+  EXPECT_EQ(count(g, "DynamicQuantizeLinear"), 2);
+  EXPECT_EQ(count(g, "MatMulInteger"), 2);
+  EXPECT_EQ(count(g, "FusedGemm") + count(g, "Gemm"), 0);
+  Graph lowered = g;
+  optimize(lowered);
+  EXPECT_EQ(count(lowered, "QGemm"), 2);
+  EXPECT_EQ(count(lowered, "MatMulInteger") + count(lowered, "Cast"), 0);
+  Tensor x = images(32, 9);
+  Tensor want = predict(std::make_shared<Graph>(base), x);
+  Tensor standard = predict(std::make_shared<Graph>(g), x), fast = predict(std::make_shared<Graph>(lowered), x);
+  expect_bitwise(fast, standard, "QGemm against the ONNX ops it replaces");
+  EXPECT_GT(sqnr_db(fast, want), 30.0);
+  EXPECT_EQ(top1_agreement(fast, want), 1.0);
 }
 
 TEST(QuantizeInt8, RejectsCalibrationDataTheModelCannotTake) {
