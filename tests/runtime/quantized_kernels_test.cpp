@@ -314,6 +314,27 @@ TEST(QuantizedKernels, QConvAndQGemmAreExactAtTheExtremes) {
   });
 }
 
+// DynamicQuantizeLinear (the dynamic int8 layers' activations): vectorized range and
+// quantization against the reference on odd sizes, one-signed data, zeros, NaN and inf.
+TEST(QuantizedKernels, DynamicQuantizeLinearMatchesReference) {
+  std::mt19937 rng(30);
+  for_each_target([&] {
+    for (int trial = 0; trial < 40; ++trial) {
+      const int64_t n = 1 + rng() % 300;
+      Tensor x(DType::Float32, {1, n});
+      std::uniform_real_distribution<float> u(trial % 4 == 1 ? 0.0f : -3.0f, trial % 4 == 2 ? 0.0f : 5.0f);
+      for (int64_t i = 0; i < n; ++i) x.data<float>()[i] = trial % 4 == 3 ? 0.0f : u(rng);
+      if (trial % 5 == 4) x.data<float>()[rng() % n] = std::nanf("");
+      if (trial % 13 == 12) x.data<float>()[rng() % n] = std::numeric_limits<float>::infinity();
+      OpRunner op("DynamicQuantizeLinear", {x}, 17, 3);
+      const std::vector<Tensor> fast = op.run(), want = op.run_reference();
+      const std::string what = "dynamic quantize trial " + std::to_string(trial) + " n " + std::to_string(n);
+      ASSERT_EQ(fast.size(), 3u);
+      for (size_t k = 0; k < 3; ++k) expect_bitwise(fast[k], want[k], what + " output " + std::to_string(k));
+    }
+  });
+}
+
 TEST(QuantizedKernels, EightBitMaxPoolMatchesReference) {
   std::mt19937 rng(24);
   for (int trial = 0; trial < 60; ++trial) {

@@ -4,11 +4,14 @@
 // divides by the scale (not a multiply by its inverse), rounds half to even, counts NaN
 // as 0 and saturates; dequantize computes float(x - zero_point) * scale, where the
 // difference is exact. Per-axis scales and other types go to the reference kernels.
+// DynamicQuantizeLinear: its range by vectorized min/max, then the same quantization.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "runtime/kernels/simd/quantize_linear.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 
@@ -79,6 +82,28 @@ void DequantizeU8(const uint8_t* x, int64_t n, float scale, int32_t zp, float* y
 }
 void DequantizeS8(const int8_t* x, int64_t n, float scale, int32_t zp, float* y) { DequantizeSpan(x, n, scale, zp, y); }
 
+// Widens [lo, hi] (which holds 0) to hold every non-NaN value of x (NaN counts as 0).
+void MinMax(const float* x, int64_t n, float* lo, float* hi) {
+  const DF df;
+  const int64_t L = int64_t(hn::Lanes(df));
+  auto vlo = hn::Set(df, *lo), vhi = hn::Set(df, *hi);
+  int64_t i = 0;
+  for (; i + L <= n; i += L) {
+    auto v = hn::LoadU(df, x + i);
+    v = hn::IfThenZeroElse(hn::IsNaN(v), v);
+    vlo = hn::Min(vlo, v);
+    vhi = hn::Max(vhi, v);
+  }
+  float l = hn::GetLane(hn::MinOfLanes(df, vlo)), h = hn::GetLane(hn::MaxOfLanes(df, vhi));
+  for (; i < n; ++i)
+    if (!std::isnan(x[i])) {
+      l = std::min(l, x[i]);
+      h = std::max(h, x[i]);
+    }
+  *lo = l;
+  *hi = h;
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace pith::simd
 HWY_AFTER_NAMESPACE();
@@ -86,15 +111,18 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace pith {
 
-void kernel_quantize_linear(KernelContext& ctx);    // reference
-void kernel_dequantize_linear(KernelContext& ctx);  // reference
+void kernel_quantize_linear(KernelContext& ctx);          // reference
+void kernel_dequantize_linear(KernelContext& ctx);        // reference
+void kernel_dynamic_quantize_linear(KernelContext& ctx);  // reference
 
 namespace simd {
 HWY_EXPORT(QuantizeU8);
 HWY_EXPORT(QuantizeS8);
 HWY_EXPORT(DequantizeU8);
 HWY_EXPORT(DequantizeS8);
+HWY_EXPORT(MinMax);
 
+void widen_to_range(const float* x, int64_t n, float* lo, float* hi) { HWY_DYNAMIC_DISPATCH(MinMax)(x, n, lo, hi); }
 void quantize_u8(const float* x, int64_t n, float scale, int32_t zp, uint8_t* y) {
   HWY_DYNAMIC_DISPATCH(QuantizeU8)(x, n, scale, zp, y);
 }
@@ -160,6 +188,32 @@ void kernel_dequantize_linear_fast(KernelContext& ctx) {
     else
       simd::dequantize_s8(x.data<int8_t>() + b, e - b, s, zp, yd + b);
   });
+}
+
+// DynamicQuantizeLinear: the range [min(0, min x), max(0, max x)] over non-NaN values,
+// scale = its width / 255 and zero point = round(-min / scale), as the reference computes
+// them; then the quantization above.
+void kernel_dynamic_quantize_linear_fast(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  if (x.dtype() != DType::Float32) return kernel_dynamic_quantize_linear(ctx);
+  const float* xd = x.data<float>();
+  float lo = 0.f, hi = 0.f;
+  simd::widen_to_range(xd, x.numel(), &lo, &hi);
+  const float scale = (hi - lo) / 255.f;
+  const bool usable = scale > 0.f && std::isfinite(scale);
+  int32_t zp = 0;
+  if (usable) {
+    const float z = std::nearbyint((0.f - lo) / scale);
+    zp = int32_t(std::clamp(std::isnan(z) ? 0.f : z, 0.f, 255.f));
+  }
+  Tensor& y = ctx.allocate_output_uninitialized(0, DType::UInt8, x.shape());
+  if (usable)
+    spans(ctx, x.numel(),
+          [&](int64_t b, int64_t e) { simd::quantize_u8(xd + b, e - b, scale, zp, y.data<uint8_t>() + b); });
+  else
+    std::fill(y.data<uint8_t>(), y.data<uint8_t>() + y.numel(), uint8_t(zp));
+  ctx.allocate_output_uninitialized(1, DType::Float32, {}).data<float>()[0] = scale;
+  ctx.allocate_output_uninitialized(2, DType::UInt8, {}).data<uint8_t>()[0] = uint8_t(zp);
 }
 
 }  // namespace pith

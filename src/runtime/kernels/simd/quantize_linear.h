@@ -13,5 +13,7 @@ void quantize_u8(const float* x, int64_t n, float scale, int32_t zero_point, uin
 void quantize_s8(const float* x, int64_t n, float scale, int32_t zero_point, int8_t* y);
 void dequantize_u8(const uint8_t* x, int64_t n, float scale, int32_t zero_point, float* y);
 void dequantize_s8(const int8_t* x, int64_t n, float scale, int32_t zero_point, float* y);
+// Widens [*lo, *hi], which must hold 0, to hold every value of x but NaN (ignored).
+void widen_to_range(const float* x, int64_t n, float* lo, float* hi);
 
 }  // namespace pith::simd
