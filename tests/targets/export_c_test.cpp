@@ -69,6 +69,25 @@ TEST(ExportC, NamesEveryNodeItCannotExport) {
     EXPECT_TRUE(contains(m, "cannot handle 2 node(s)")) << m;
     EXPECT_TRUE(contains(m, "probabilities") && contains(m, "wave")) << m;
   }
+  // An int8 convolution with a fused residual has no C kernel: named, though the nodes
+  // after it read its output.
+  Graph q = small_cnn();
+  quantize_int8_static(q, images(32, 1));
+  optimize(q);
+  for (auto& n : q.nodes)
+    if (n.op_type == "QConv") {
+      q.initializers["r_scale"] = Tensor::scalar<float>(0.1f);
+      q.initializers["r_zero_point"] = Tensor::scalar<uint8_t>(0);
+      n.inputs.resize(9);
+      n.inputs.insert(n.inputs.end(), {n.inputs[0], "r_scale", "r_zero_point"});
+    }
+  try {
+    export_c(q, {});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_TRUE(contains(m, "cannot handle 1 node(s)") && contains(m, "fused residual")) << m;
+  }
   CExportOptions bad;
   bad.name = "9lives";
   EXPECT_THROW(export_c(small_cnn(), bad), Error);

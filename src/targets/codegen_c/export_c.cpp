@@ -43,6 +43,15 @@ bool is_op(const Node& n, const char* onnx_op, const char* pith_op = nullptr) {
   return (default_domain(n) && n.op_type == onnx_op) || (pith_op && n.domain == "pith" && n.op_type == pith_op);
 }
 
+// Whether emit() has a kernel for n's operator at all (whatever its inputs).
+bool has_c_kernel(const Node& n) {
+  for (const char* op : {"Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Conv", "Gemm", "MatMul", "MaxPool",
+                         "GlobalAveragePool", "QuantizeLinear", "Relu"})
+    if (is_op(n, op)) return true;
+  return n.domain == "pith" &&
+         (n.op_type == "FusedConv" || n.op_type == "FusedGemm" || n.op_type == "QConv" || n.op_type == "QGemm");
+}
+
 const char* activation_enum(ActivationKind k) {
   switch (k) {
     case ActivationKind::None:
@@ -98,7 +107,20 @@ class Emitter {
     input_elements_ = numel(in.name);
     root_[in.name] = -1;  // the caller's input buffer
     dtype_[in.name] = DType::Float32;
-    for (size_t i = 0; i < g_.nodes.size(); ++i) emit(g_.nodes[i], int64_t(i));
+    // Nodes that read what an unsupported node would have computed are not emitted (only
+    // named when their operator has no kernel either): the unsupported nodes are the
+    // error to report, all of them (below).
+    std::set<std::string> not_computed;
+    for (size_t i = 0; i < g_.nodes.size(); ++i) {
+      const Node& n = g_.nodes[i];
+      const size_t before = unsupported_.size();
+      const bool skip = std::any_of(n.inputs.begin(), n.inputs.end(), [&](auto& v) { return not_computed.count(v); });
+      if (!skip)
+        emit(n, int64_t(i));
+      else if (!has_c_kernel(n))
+        unsupported_.push_back(n.describe() + ": no C kernel for this operator");
+      if (skip || unsupported_.size() > before) not_computed.insert(n.outputs.begin(), n.outputs.end());
+    }
     if (!unsupported_.empty()) {
       std::string list;
       for (auto& u : unsupported_) list += "\n  " + u;
