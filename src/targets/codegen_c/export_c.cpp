@@ -43,13 +43,19 @@ bool is_op(const Node& n, const char* onnx_op, const char* pith_op = nullptr) {
   return (default_domain(n) && n.op_type == onnx_op) || (pith_op && n.domain == "pith" && n.op_type == pith_op);
 }
 
-// Whether emit() has a kernel for n's operator at all (whatever its inputs).
-bool has_c_kernel(const Node& n) {
+constexpr const char* kNoResidualKernel = "a fused residual input (int8) has no C kernel yet";
+
+// Why emit() cannot take n whatever its inputs are (no kernel for its operator, or a form
+// of it without one), or "".
+std::string unsupported_by_itself(const Node& n) {
+  if (n.domain == "pith" && n.op_type == "QConv" && n.has_input(9)) return kNoResidualKernel;
   for (const char* op : {"Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Conv", "Gemm", "MatMul", "MaxPool",
                          "GlobalAveragePool", "QuantizeLinear", "Relu"})
-    if (is_op(n, op)) return true;
-  return n.domain == "pith" &&
-         (n.op_type == "FusedConv" || n.op_type == "FusedGemm" || n.op_type == "QConv" || n.op_type == "QGemm");
+    if (is_op(n, op)) return "";
+  if (n.domain == "pith" &&
+      (n.op_type == "FusedConv" || n.op_type == "FusedGemm" || n.op_type == "QConv" || n.op_type == "QGemm"))
+    return "";
+  return "no C kernel for this operator";
 }
 
 const char* activation_enum(ActivationKind k) {
@@ -108,7 +114,7 @@ class Emitter {
     root_[in.name] = -1;  // the caller's input buffer
     dtype_[in.name] = DType::Float32;
     // Nodes that read what an unsupported node would have computed are not emitted (only
-    // named when their operator has no kernel either): the unsupported nodes are the
+    // named when they could not be on their own either): the unsupported nodes are the
     // error to report, all of them (below).
     std::set<std::string> not_computed;
     for (size_t i = 0; i < g_.nodes.size(); ++i) {
@@ -117,8 +123,8 @@ class Emitter {
       const bool skip = std::any_of(n.inputs.begin(), n.inputs.end(), [&](auto& v) { return not_computed.count(v); });
       if (!skip)
         emit(n, int64_t(i));
-      else if (!has_c_kernel(n))
-        unsupported_.push_back(n.describe() + ": no C kernel for this operator");
+      else if (const std::string why = unsupported_by_itself(n); !why.empty())
+        unsupported_.push_back(n.describe() + ": " + why);
       if (skip || unsupported_.size() > before) not_computed.insert(n.outputs.begin(), n.outputs.end());
     }
     if (!unsupported_.empty()) {
@@ -353,7 +359,7 @@ class Emitter {
     }
     if (n.domain == "pith" && n.op_type == "QConv") {
       if (n.has_input(9)) {
-        unsupported_.push_back(why + ": a fused residual input (int8) has no C kernel yet");
+        unsupported_.push_back(why + ": " + kNoResidualKernel);
         return;
       }
       const Shape x = shape(n.inputs[0]), w = shape(n.inputs[3]);
