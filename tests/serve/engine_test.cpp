@@ -179,40 +179,48 @@ TEST_F(EngineTest, CancelFlagEndsTheRequest) {
 // One worker, a queue of one: a burst gets some answers and some immediate rejections.
 TEST_F(EngineTest, FullQueueRejectsAtOnce) {
   const std::string heavy = write_model(serve_test::heavy_cnn(), dir + "/heavy.pith");
-  Engine engine;
-  engine.deploy(heavy, {.name = "heavy", .workers = 1, .queue_capacity = 1, .cache = false});
   std::map<std::string, Tensor> x{{"x", test_util::uniform_tensor({1, 64, 56, 56}, 3)}};
-  std::vector<std::future<std::pair<Status, double>>> calls;
-  for (int i = 0; i < 6; ++i) {
-    calls.push_back(std::async(std::launch::async, [&] {
-      const auto start = Clock::now();
-      try {
-        engine.infer("heavy", x);
-        return std::make_pair(Status::Ok, ms_since(start));
-      } catch (const ServeError& e) {
-        return std::make_pair(e.status(), ms_since(start));
-      }
-    }));
-  }
-  int ok = 0, rejected = 0;
+  // Rejected without waiting: sooner than any answer, which needs a whole run. That is a
+  // race between threads on a machine that may be loaded (two cores, a parallel ctest),
+  // so the timing gets three tries; the counts must hold on every one.
+  bool sooner = false;
   double slowest_rejection = 0, fastest_answer = 1e9;
-  for (auto& c : calls) {
-    auto [status, ms] = c.get();
-    if (status == Status::Ok) {
-      ++ok;
-      fastest_answer = std::min(fastest_answer, ms);
+  for (int attempt = 0; attempt < 3 && !sooner; ++attempt) {
+    Engine engine;
+    engine.deploy(heavy, {.name = "heavy", .workers = 1, .queue_capacity = 1, .cache = false});
+    std::vector<std::future<std::pair<Status, double>>> calls;
+    for (int i = 0; i < 6; ++i) {
+      calls.push_back(std::async(std::launch::async, [&] {
+        const auto start = Clock::now();
+        try {
+          engine.infer("heavy", x);
+          return std::make_pair(Status::Ok, ms_since(start));
+        } catch (const ServeError& e) {
+          return std::make_pair(e.status(), ms_since(start));
+        }
+      }));
     }
-    if (status == Status::Unavailable) {
-      ++rejected;
-      slowest_rejection = std::max(slowest_rejection, ms);
+    int ok = 0, rejected = 0;
+    slowest_rejection = 0;
+    fastest_answer = 1e9;
+    for (auto& c : calls) {
+      auto [status, ms] = c.get();
+      if (status == Status::Ok) {
+        ++ok;
+        fastest_answer = std::min(fastest_answer, ms);
+      }
+      if (status == Status::Unavailable) {
+        ++rejected;
+        slowest_rejection = std::max(slowest_rejection, ms);
+      }
     }
+    EXPECT_GE(ok, 1);
+    EXPECT_GE(rejected, 1);
+    EXPECT_EQ(ok + rejected, 6);
+    EXPECT_EQ(engine.status("heavy").monitor.rejected, uint64_t(rejected));
+    sooner = slowest_rejection < fastest_answer;
   }
-  // Rejected without waiting: sooner than any answer, which needs a whole run.
-  EXPECT_LT(slowest_rejection, fastest_answer);
-  EXPECT_GE(ok, 1);
-  EXPECT_GE(rejected, 1);
-  EXPECT_EQ(ok + rejected, 6);
-  EXPECT_EQ(engine.status("heavy").monitor.rejected, uint64_t(rejected));
+  EXPECT_TRUE(sooner) << "slowest rejection " << slowest_rejection << " ms, fastest answer " << fastest_answer << " ms";
 }
 
 TEST_F(EngineTest, HotSwapUnderLoadFailsNoRequest) {
