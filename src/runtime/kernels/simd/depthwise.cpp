@@ -237,12 +237,10 @@ void StoreBlockRequantized(const Ep& ep, const float* tile, int64_t vecs, const 
   const auto bias_i = hn::Set(d32, q.bias);
   auto store = [&](const float* acc_at, int64_t n, int64_t at) HWY_ATTR {
     const auto acc = hn::Load(d, acc_at);
-    char* y = q.out + size_t(at) * Ep::kOutputBytes;
-    const char* res = q.residual ? q.residual + at : nullptr;
-    if (q.float_sum)
-      ep.StoreSum(hn::Add(acc, bias_f), multiplier, n, y, res);
-    else  // exact integers: the conversion is exact
-      ep.Store(hn::ConvertTo(d32, acc), bias_i, multiplier, n, y, res);
+    // float(acc + bias): in float when that is exact, else through int32 (the
+    // accumulators are exact integers, so their conversion is exact).
+    const auto sum = q.float_sum ? hn::Add(acc, bias_f) : hn::ConvertTo(d, hn::Add(hn::ConvertTo(d32, acc), bias_i));
+    ep.StoreSum(sum, multiplier, n, q.out + size_t(at) * Ep::kOutputBytes, q.residual ? q.residual + at : nullptr);
   };
   if (b.cols == b.OW && b.cols % L != 0) {
     // Whole rows of a narrow plane: contiguous in the output, so gathered into whole

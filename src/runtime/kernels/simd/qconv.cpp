@@ -315,7 +315,7 @@ void run_qdepthwise(KernelContext& ctx, const QConvShape& s, const Requantize& r
         const int64_t i = i0 + j, c = c0 + j;
         char* out = static_cast<char*>(y.raw()) + size_t(i * out_plane) * esize;
         simd::requantize_row_f32(acc + j * out_plane, out_plane, bias ? bias[c] : 0, c, rq, out,
-                                 residual_plane(ctx, s, i), acc_bound);
+                                 residual_plane(ctx, s, i));
       }
       i0 += count;
     }

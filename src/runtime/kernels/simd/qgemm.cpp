@@ -8,7 +8,6 @@
 #include <hwy/highway.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 
@@ -157,46 +156,58 @@ int32_t PackQBS8(const int8_t* src, int64_t rs, int64_t cs, int64_t K, int64_t N
   return PackQB(src, rs, cs, K, N, zp, out);
 }
 
-// Requantizes one row of `cols` int32 values (whole vectors readable) through the epilogue
-// and writes them with the output's strides; the fused residual (contiguous rows only) is
-// read where the row's outputs go.
-template <class Ep>
-HWY_INLINE void StoreRow(const Ep& ep, const int32_t* acc, int64_t cols, int32_t bias, float multiplier, char* base,
-                         int64_t col_stride, const void* residual) {
+// Requantizes one row of `cols` int32 values (whole vectors readable) with the generic
+// epilogue and writes them `col_stride` outputs apart (QGemm's transposed rows: out of
+// line, one copy per output type).
+HWY_NOINLINE void StoreRowStrided(const Requantize& rq, const int32_t* acc, int64_t cols, int32_t bias,
+                                  float multiplier, char* base, int64_t col_stride) {
   const D32 d32;
   const DF df;
   const int64_t L = int64_t(hn::Lanes(d32));
   const auto bias_v = hn::Set(d32, bias);
   const auto multiplier_v = hn::Set(df, multiplier);
-  if (col_stride == 1 && cols == 2 * L && !residual) {  // a whole tile row: no tail checks
+  WithGenericEpilogue(rq, [&](const auto& ep) {
+    using Ep = std::decay_t<decltype(ep)>;
+    constexpr size_t kMaxL = HWY_MAX_BYTES / sizeof(int32_t);
+    HWY_ALIGN float real[2 * kMaxL];
+    HWY_ALIGN int32_t q[2 * kMaxL];
+    for (int64_t c = 0; c < cols; c += L) {
+      const auto f = ep.Real(hn::LoadU(d32, acc + c), bias_v, multiplier_v, L, nullptr);
+      if constexpr (Ep::kOutputBytes == 1)
+        hn::Store(ep.Codes(f), d32, q + c);
+      else
+        hn::Store(f, df, real + c);
+    }
+    for (int64_t c = 0; c < cols; ++c) {
+      char* y = base + size_t(c * col_stride) * Ep::kOutputBytes;
+      if constexpr (Ep::kOutputBytes == 1)
+        *y = char(q[c]);  // the code's low byte: uint8 or int8
+      else
+        std::memcpy(y, &real[c], sizeof(float));
+    }
+  });
+}
+
+// Requantizes one row of `cols` int32 values (whole vectors readable) through the epilogue
+// and writes them with the output's strides; the fused residual (contiguous rows only) is
+// read where the row's outputs go.
+template <class Ep>
+HWY_INLINE void StoreRow(const Ep& ep, const Requantize& rq, const int32_t* acc, int64_t cols, int32_t bias,
+                         float multiplier, char* base, int64_t col_stride, const void* residual) {
+  if (col_stride != 1) return StoreRowStrided(rq, acc, cols, bias, multiplier, base, col_stride);
+  const D32 d32;
+  const DF df;
+  const int64_t L = int64_t(hn::Lanes(d32));
+  const auto bias_v = hn::Set(d32, bias);
+  const auto multiplier_v = hn::Set(df, multiplier);
+  if (cols == 2 * L && !residual) {  // a whole tile row: no tail checks
     ep.Store(hn::LoadU(d32, acc), bias_v, multiplier_v, L, base, nullptr);
     ep.Store(hn::LoadU(d32, acc + L), bias_v, multiplier_v, L, base + size_t(L) * Ep::kOutputBytes, nullptr);
     return;
   }
-  if (col_stride == 1) {
-    for (int64_t c = 0; c < cols; c += L)
-      ep.Store(hn::LoadU(d32, acc + c), bias_v, multiplier_v, std::min(L, cols - c),
-               base + size_t(c) * Ep::kOutputBytes,
-               residual ? static_cast<const char*>(residual) + c : nullptr);  // byte codes
-    return;
-  }
-  constexpr size_t kMaxL = HWY_MAX_BYTES / sizeof(int32_t);
-  HWY_ALIGN float real[2 * kMaxL];
-  HWY_ALIGN int32_t q[2 * kMaxL];
-  for (int64_t c = 0; c < cols; c += L) {
-    const auto f = ep.Real(hn::LoadU(d32, acc + c), bias_v, multiplier_v, L, nullptr);
-    if constexpr (Ep::kOutputBytes == 1)
-      hn::Store(ep.Codes(f), d32, q + c);
-    else
-      hn::Store(f, df, real + c);
-  }
-  for (int64_t c = 0; c < cols; ++c) {
-    char* y = base + size_t(c * col_stride) * Ep::kOutputBytes;
-    if constexpr (Ep::kOutputBytes == 1)
-      *y = char(q[c]);  // the code's low byte: uint8 or int8
-    else
-      std::memcpy(y, &real[c], sizeof(float));
-  }
+  for (int64_t c = 0; c < cols; c += L)
+    ep.Store(hn::LoadU(d32, acc + c), bias_v, multiplier_v, std::min(L, cols - c), base + size_t(c) * Ep::kOutputBytes,
+             residual ? static_cast<const char*>(residual) + c : nullptr);  // byte codes
 }
 
 #if PITH_QGEMM_QUADS
@@ -295,7 +306,7 @@ void QgemmPacked(int64_t M, int64_t N, int64_t K, const int32_t* pa, const int32
         for (int64_t r = 0; r < rows; ++r) {
           const int64_t m = m0 + p + r;
           const size_t at = size_t((p + r) * out.row_stride + q * out.col_stride);
-          StoreRow(ep, tile + r * nr, cols, bias ? bias[m] : 0, rq.multiplier[size_t(m)],
+          StoreRow(ep, rq, tile + r * nr, cols, bias ? bias[m] : 0, rq.multiplier[size_t(m)],
                    static_cast<char*>(out.data) + at * Ep::kOutputBytes, out.col_stride,
                    out.residual ? static_cast<const char*>(out.residual) + at : nullptr);
         }
@@ -337,33 +348,13 @@ void RequantizeRow(const int32_t* acc, int64_t n, int32_t bias, int64_t channel,
   RequantizeSpan(acc, n, bias, channel, rq, out, residual, [&](const int32_t* p) { return hn::LoadU(d32, p); });
 }
 
-// Float accumulators hold exact integers below 2^24: the conversion is exact. When
-// |acc| + |bias| <= 2^24 the float sum acc + bias is exact too (an integer float can
-// hold), and the accumulators need no conversion at all.
+// Float accumulators hold exact integers below 2^24: the conversion is exact.
 void RequantizeRowF32(const float* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out,
-                      const void* residual, int64_t acc_bound) {
+                      const void* residual) {
   const D32 d32;
   const DF df;
-  if (acc_bound + std::abs(int64_t(bias)) > (int64_t(1) << 24)) {
-    RequantizeSpan(acc, n, bias, channel, rq, out, residual,
-                   [&](const float* p) { return hn::ConvertTo(d32, hn::LoadU(df, p)); });
-    return;
-  }
-  const int64_t L = int64_t(hn::Lanes(df));
-  const auto bias_v = hn::Set(df, float(bias));
-  const auto multiplier_v = hn::Set(df, rq.multiplier[size_t(channel)]);
-  WithGenericEpilogue(rq, [&](const auto& ep) {
-    using Ep = std::decay_t<decltype(ep)>;
-    char* y = static_cast<char*>(out);
-    auto residual_at = [&](int64_t c) { return residual ? static_cast<const char*>(residual) + c : nullptr; };
-    int64_t c = 0;
-    for (; c + L <= n; c += L)
-      ep.StoreSum(hn::Add(hn::LoadU(df, acc + c), bias_v), multiplier_v, L, y + size_t(c) * Ep::kOutputBytes,
-                  residual_at(c));
-    if (c < n)
-      ep.StoreSum(hn::Add(LoadFirstN(df, n - c, acc + c), bias_v), multiplier_v, n - c,
-                  y + size_t(c) * Ep::kOutputBytes, residual_at(c));
-  });
+  RequantizeSpan(acc, n, bias, channel, rq, out, residual,
+                 [&](const float* p) { return hn::ConvertTo(d32, hn::LoadU(df, p)); });
 }
 
 void QgemvRows(int64_t n0, int64_t n1, int64_t K, const int8_t* w, int64_t ldw, const int16_t* x, const int32_t* bias,
@@ -389,7 +380,7 @@ void QgemvRows(int64_t n0, int64_t n1, int64_t K, const int8_t* w, int64_t ldw, 
       constexpr size_t kMaxL = HWY_MAX_BYTES / sizeof(int32_t);
       HWY_ALIGN int32_t one[2 * kMaxL] = {};  // StoreRow reads whole vectors
       one[0] = sum;
-      StoreRow(ep, one, 1, bias ? bias[n] : 0, rq.multiplier[size_t(n)],
+      StoreRow(ep, rq, one, 1, bias ? bias[n] : 0, rq.multiplier[size_t(n)],
                static_cast<char*>(out) + size_t(n) * Ep::kOutputBytes, 1, nullptr);
     }
   });
@@ -435,8 +426,8 @@ void requantize_row(const int32_t* acc, int64_t n, int32_t bias, int64_t channel
   HWY_DYNAMIC_DISPATCH(RequantizeRow)(acc, n, bias, channel, rq, out, residual);
 }
 void requantize_row_f32(const float* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out,
-                        const void* residual, int64_t acc_bound) {
-  HWY_DYNAMIC_DISPATCH(RequantizeRowF32)(acc, n, bias, channel, rq, out, residual, acc_bound);
+                        const void* residual) {
+  HWY_DYNAMIC_DISPATCH(RequantizeRowF32)(acc, n, bias, channel, rq, out, residual);
 }
 void qgemv_rows(int64_t n0, int64_t n1, int64_t K, const int8_t* w, int64_t ldw, const int16_t* x, const int32_t* bias,
                 const Requantize& rq, void* out) {

@@ -81,10 +81,9 @@ void qgemm_packed(int64_t M, int64_t N, int64_t K, const int32_t* packed_a, cons
 // codes at `residual` when rq has one.
 void requantize_row(const int32_t* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out,
                     const void* residual = nullptr);
-// The same for accumulators held in float, each an exact integer of magnitude at most
-// acc_bound <= 2^24.
+// The same for accumulators held in float, each an exact integer below 2^24 in magnitude.
 void requantize_row_f32(const float* acc, int64_t n, int32_t bias, int64_t channel, const Requantize& rq, void* out,
-                        const void* residual, int64_t acc_bound);
+                        const void* residual = nullptr);
 
 // Matrix-vector product for one-row inputs: for n in [n0, n1), output n of `out` =
 // requantize(sum_k w[n * ldw + k] * x[k] + bias[n]) as channel n, where x holds the

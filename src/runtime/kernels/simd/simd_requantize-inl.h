@@ -4,10 +4,11 @@
 // broadcast once. Codes are rounded by adding 1.5 * 2^23 (the float's last bit is then
 // the integer's, rounded to nearest even like std::nearbyint) after clamping to the
 // output's range, which gives the same codes as rounding first; NaN becomes 0 as in the
-// reference (only the activations through Activate's switch can produce one). With a quantized output, Relu and Clip
-// are folded into that clamp: y_scale is positive, so rounding x * (1 / y_scale) is monotonic in x and clipping x to
-// [a, b] before the multiplication equals clipping the product to [a / y_scale, b / y_scale] (both rounded products)
-// after it. Included by qgemm.cpp and depthwise.cpp (the -inl.h convention).
+// reference (only the activations through Activate's switch can produce one). With a
+// quantized output, Relu and Clip are folded into that clamp: y_scale is positive, so
+// rounding x * (1 / y_scale) is monotonic in x, and clipping x to [a, b] before the
+// multiplication equals clipping the product to [a / y_scale, b / y_scale] (both rounded
+// products) after it. Included by qgemm.cpp and depthwise.cpp (the -inl.h convention).
 #if defined(PITH_SIMD_REQUANTIZE_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef PITH_SIMD_REQUANTIZE_INL_H_
 #undef PITH_SIMD_REQUANTIZE_INL_H_
@@ -28,6 +29,16 @@ HWY_BEFORE_NAMESPACE();
 namespace pith::simd {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
+
+// The activations other than None, Relu and Clip, out of line: one copy per file and
+// target instead of one per epilogue (Tanh's and exp's polynomials were most of the
+// int8 kernels' code on aarch64).
+namespace {
+HWY_NOINLINE hn::Vec<hn::ScalableTag<float>> ActivateOutOfLine(hn::Vec<hn::ScalableTag<float>> v,
+                                                               const Activation& act) {
+  return Activate(hn::ScalableTag<float>(), v, act);
+}
+}  // namespace
 
 enum class OutKind { Float, U8, S8 };
 // Activations applied inline; Any goes through Activate's switch (the rarer kinds).
@@ -119,7 +130,7 @@ class Epilogue {
     if constexpr (kAct == FixedActivation::None) return v;
     if constexpr (kAct == FixedActivation::Relu) return hn::Max(v, hn::Zero(df));
     if constexpr (kAct == FixedActivation::Clip) return hn::Min(hn::Max(v, alpha_), beta_);
-    if constexpr (kAct == FixedActivation::Any) return HWY_NAMESPACE::Activate(df, v, activation_);
+    if constexpr (kAct == FixedActivation::Any) return ActivateOutOfLine(v, activation_);
   }
 
   // The clamp of x / y_scale before rounding, relative to the zero point: the output
@@ -176,8 +187,8 @@ HWY_INLINE void WithEpilogue(const Requantize& rq, const Fn& fn) {
     with_activation(std::integral_constant<OutKind, OutKind::Float>());
   else if (rq.output_dtype == DType::UInt8)
     with_activation(std::integral_constant<OutKind, OutKind::U8>());
-  else
-    with_activation(std::integral_constant<OutKind, OutKind::S8>());
+  else  // int8 outputs are rare (pith's quantizer writes uint8): one generic copy
+    fn(Epilogue<OutKind::S8, FixedActivation::Any>(rq));
 }
 
 // The same with the activation always through Activate's switch (Relu and Clip too: the
