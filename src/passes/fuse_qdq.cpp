@@ -108,18 +108,25 @@ std::optional<std::string> quantized_bias(Graph& g, const passes::GraphIndex& in
   return name;
 }
 
-// The QuantizeLinear that alone reads v (per tensor, initializer scale/zero point).
-std::optional<size_t> sole_quantize(const Graph& g, const passes::GraphIndex& index, const std::string& v) {
+// The node that alone reads v (once, and v is no graph output).
+std::optional<size_t> sole_reader(const passes::GraphIndex& index, const std::string& v) {
   auto it = index.readers.find(v);
   if (it == index.readers.end() || it->second.size() != 1 || !index.only_read_by(v, it->second[0])) return std::nullopt;
-  const Node& q = g.nodes[it->second[0]];
+  return it->second[0];
+}
+
+// The QuantizeLinear that alone reads v (per tensor, initializer scale/zero point).
+std::optional<size_t> sole_quantize(const Graph& g, const passes::GraphIndex& index, const std::string& v) {
+  auto reader = sole_reader(index, v);
+  if (!reader) return std::nullopt;
+  const Node& q = g.nodes[*reader];
   if (!default_domain(q) || q.op_type != "QuantizeLinear" || q.inputs.size() < 3 || q.inputs[0] != v)
     return std::nullopt;
   const Tensor* s = passes::find_initializer(g, q.inputs[1]);
   const Tensor* z = passes::find_initializer(g, q.inputs[2]);
   if (!s || !z || s->numel() != 1 || z->numel() != 1 || s->dtype() != DType::Float32) return std::nullopt;
   if (z->dtype() != DType::UInt8 && z->dtype() != DType::Int8) return std::nullopt;
-  return it->second[0];
+  return reader;
 }
 
 bool same_tensor_value(const Graph& g, const std::string& a, const std::string& b) {
@@ -225,18 +232,11 @@ bool lower_dynamic(Graph& g, const passes::GraphIndex& index, size_t k) {
     return false;
   const Tensor* w = passes::find_initializer(g, mm.inputs[1]);
   if (!w || w->dtype() != DType::Int8 || w->rank() != 2) return false;
-  auto readers = [&](const std::string& v) -> std::optional<size_t> {
-    auto it = index.readers.find(v);
-    if (it == index.readers.end() || it->second.size() != 1 || !index.only_read_by(v, it->second[0]) ||
-        index.is_graph_output(v))
-      return std::nullopt;
-    return it->second[0];
-  };
-  auto cast = readers(mm.outputs[0]);
+  auto cast = sole_reader(index, mm.outputs[0]);
   if (!cast || !default_domain(g.nodes[*cast]) || g.nodes[*cast].op_type != "Cast" ||
       g.nodes[*cast].attr_int("to", 0) != 1)
     return false;
-  auto mul = readers(g.nodes[*cast].outputs[0]);
+  auto mul = sole_reader(index, g.nodes[*cast].outputs[0]);
   if (!mul || !default_domain(g.nodes[*mul]) || g.nodes[*mul].op_type != "Mul" || g.nodes[*mul].inputs.size() != 2)
     return false;
   const Node& m = g.nodes[*mul];

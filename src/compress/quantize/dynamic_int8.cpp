@@ -1,9 +1,9 @@
 #include "compress/quantize/dynamic_int8.h"
 
 #include <algorithm>
-#include <cmath>
 #include <map>
 
+#include "compress/quantize/int8.h"
 #include "ir/verify.h"
 #include "passes/pass_util.h"
 #include "passes/passes.h"
@@ -74,18 +74,16 @@ DynamicInt8Report quantize_int8_dynamic(Graph& g) {
       report.skipped.push_back({label, why});
       continue;
     }
-    const Tensor w = *passes::find_initializer(g, node.inputs[1]);
+    const Tensor& w = *passes::find_initializer(g, node.inputs[1]);
     const int64_t K = trans_b ? w.dim(1) : w.dim(0), N = trans_b ? w.dim(0) : w.dim(1);
-    auto weight = [&](int64_t kk, int64_t n) { return w.data<float>()[trans_b ? n * K + kk : kk * N + n]; };
-    Tensor wq(DType::Int8, {K, N}), ws(DType::Float32, {N});
-    for (int64_t n = 0; n < N; ++n) {
-      float m = 0;
-      for (int64_t kk = 0; kk < K; ++kk) m = std::max(m, std::fabs(weight(kk, n)));
-      ws.data<float>()[n] = m > 0 ? m / 127.0f : 1.0f;
-      for (int64_t kk = 0; kk < K; ++kk)
-        wq.data<int8_t>()[kk * N + n] =
-            int8_t(std::clamp(std::nearbyint(weight(kk, n) / ws.data<float>()[n]), -127.0f, 127.0f));
+    SymmetricWeights sw = quantize_weights_symmetric(w, trans_b ? 0 : 1, 127);  // per output column
+    Tensor wq = sw.codes;
+    if (trans_b) {  // MatMulInteger takes W as [K, N]
+      wq = Tensor(DType::Int8, {K, N});
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t kk = 0; kk < K; ++kk) wq.data<int8_t>()[kk * N + n] = sw.codes.data<int8_t>()[n * K + kk];
     }
+    const Tensor& ws = sw.scales;
     const std::string base = node.name.empty() ? node.outputs[0] : node.name;
     const std::string& a = node.inputs[0];
     if (!quantized_input.count(a)) {

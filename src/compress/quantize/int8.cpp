@@ -139,6 +139,25 @@ Node make_node(const std::string& op, const std::string& name, std::vector<std::
 
 }  // namespace
 
+SymmetricWeights quantize_weights_symmetric(const Tensor& w, int64_t channel_axis, int wmax) {
+  PITH_CHECK(w.dtype() == DType::Float32 && (channel_axis == 0 || (channel_axis == 1 && w.rank() == 2)),
+             "symmetric weight quantization takes float32 weights per axis 0, or axis 1 of a 2-D weight");
+  const int64_t M = w.dim(channel_axis);
+  const int64_t inner = channel_axis == 0 ? w.numel() / M : 1;  // stride of the channel index
+  auto channel_of = [&](int64_t i) { return channel_axis == 0 ? i / inner : i % M; };
+  std::vector<float> max_abs(size_t(M), 0.0f);
+  for (int64_t i = 0; i < w.numel(); ++i)
+    max_abs[size_t(channel_of(i))] = std::max(max_abs[size_t(channel_of(i))], std::fabs(w.data<float>()[i]));
+  SymmetricWeights q{Tensor(DType::Int8, w.shape()), Tensor(DType::Float32, {M})};
+  for (int64_t c = 0; c < M; ++c)
+    q.scales.data<float>()[c] = max_abs[size_t(c)] > 0 ? max_abs[size_t(c)] / float(wmax) : 1.0f;
+  for (int64_t i = 0; i < w.numel(); ++i) {
+    const float r = std::nearbyint(w.data<float>()[i] / q.scales.data<float>()[channel_of(i)]);
+    q.codes.data<int8_t>()[i] = int8_t(std::clamp(r, -float(wmax), float(wmax)));
+  }
+  return q;
+}
+
 Int8Report quantize_int8_static(Graph& g, const Tensor& calibration, const Int8Options& options) {
   Int8Report report;
   const int wmax = options.weight_max;
@@ -231,21 +250,12 @@ Int8Report quantize_int8_static(Graph& g, const Tensor& calibration, const Int8O
     PITH_CHECK(xd != dequantized_name.end(), node.describe(), ": input was not quantized");
     const ActivationParams& xp = params.at(head.at(xd->first));
     const std::string w_name = node.inputs[1];
-    const Tensor w = g.initializers.at(w_name);
+    const Tensor& w = g.initializers.at(w_name);
     const int64_t M = w.dim(t.channel_axis);
-    const int64_t inner = t.channel_axis == 0 ? w.numel() / M : 1;  // stride of the channel index
-    auto channel_of = [&](int64_t i) { return t.channel_axis == 0 ? i / inner : i % M; };
-    std::vector<float> max_abs(size_t(M), 0.0f);
-    for (int64_t i = 0; i < w.numel(); ++i)
-      max_abs[size_t(channel_of(i))] = std::max(max_abs[size_t(channel_of(i))], std::fabs(w.data<float>()[i]));
     // Zero points are left out (ONNX's default is 0): symmetric weights and biases need none.
-    Tensor wq(DType::Int8, w.shape()), ws(DType::Float32, {M});
-    for (int64_t c = 0; c < M; ++c)
-      ws.data<float>()[c] = max_abs[size_t(c)] > 0 ? max_abs[size_t(c)] / float(wmax) : 1.0f;
-    for (int64_t i = 0; i < w.numel(); ++i) {
-      const float r = std::nearbyint(w.data<float>()[i] / ws.data<float>()[channel_of(i)]);
-      wq.data<int8_t>()[i] = int8_t(std::clamp(r, -float(wmax), float(wmax)));
-    }
+    SymmetricWeights sw = quantize_weights_symmetric(w, t.channel_axis, wmax);
+    const Tensor& wq = sw.codes;
+    const Tensor& ws = sw.scales;
     const std::string base = node.name.empty() ? w_name : node.name;
     const std::string wq_name = passes::unique_name(g, w_name + "_quantized");
     g.initializers[wq_name] = wq;

@@ -41,6 +41,15 @@ struct Int8Report {
   size_t quantized_activations = 0;                          // tensors given a Q/DQ pair
 };
 
+// Symmetric int8 weights, one scale per index of `channel_axis` (0, or 1 of a 2-D weight):
+// scale = max |w| / wmax (1 for an all-zero channel), codes round(w / scale) clamped to
+// [-wmax, wmax]. Shared by the static and dynamic int8 quantizers.
+struct SymmetricWeights {
+  Tensor codes;   // int8, w's shape
+  Tensor scales;  // float32, one per channel
+};
+SymmetricWeights quantize_weights_symmetric(const Tensor& w, int64_t channel_axis, int wmax);
+
 // Quantizes an optimized float graph (optimize() has run) in place; `calibration` holds
 // samples for the graph's one input (first axis = samples). Errors name the problem
 // (no input, calibration data of the wrong shape or dtype).

@@ -325,20 +325,18 @@ HWY_INLINE void RequantizeSpan(const T* acc, int64_t n, int32_t bias, int64_t ch
   const int64_t L = int64_t(hn::Lanes(d32));
   const auto bias_v = hn::Set(d32, bias);
   const auto multiplier_v = hn::Set(df, rq.multiplier[size_t(channel)]);
-  auto at = [&](const void* p, int64_t c, size_t bytes) { return static_cast<const char*>(p) + size_t(c) * bytes; };
+  auto residual_at = [&](int64_t c) { return residual ? static_cast<const char*>(residual) + c : nullptr; };
   WithGenericEpilogue(rq, [&](const auto& ep) {
     using Ep = std::decay_t<decltype(ep)>;
     char* y = static_cast<char*>(out);
     const int64_t whole = n / L * L;
     for (int64_t c = 0; c < whole; c += L)
-      ep.Store(load(acc + c), bias_v, multiplier_v, L, y + size_t(c) * Ep::kOutputBytes,
-               residual ? at(residual, c, 1) : nullptr);
+      ep.Store(load(acc + c), bias_v, multiplier_v, L, y + size_t(c) * Ep::kOutputBytes, residual_at(c));
     if (whole == n) return;
     constexpr size_t kMaxL = HWY_MAX_BYTES / sizeof(int32_t);
     HWY_ALIGN T tail[kMaxL] = {};
     std::memcpy(tail, acc + whole, size_t(n - whole) * sizeof(T));
-    ep.Store(load(tail), bias_v, multiplier_v, n - whole, y + size_t(whole) * Ep::kOutputBytes,
-             residual ? at(residual, whole, 1) : nullptr);
+    ep.Store(load(tail), bias_v, multiplier_v, n - whole, y + size_t(whole) * Ep::kOutputBytes, residual_at(whole));
   });
 }
 

@@ -16,6 +16,7 @@
 #include <limits>
 
 #include "runtime/kernel.h"
+#include "runtime/kernels/reference/quant_util.h"
 #include "runtime/kernels/simd/quantize_linear.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -201,11 +202,7 @@ void kernel_dynamic_quantize_linear_fast(KernelContext& ctx) {
   simd::widen_to_range(xd, x.numel(), &lo, &hi);
   const float scale = (hi - lo) / 255.f;
   const bool usable = scale > 0.f && std::isfinite(scale);
-  int32_t zp = 0;
-  if (usable) {
-    const float z = std::nearbyint((0.f - lo) / scale);
-    zp = int32_t(std::clamp(std::isnan(z) ? 0.f : z, 0.f, 255.f));
-  }
+  const int32_t zp = usable ? ref::saturate_round<uint8_t>((0.f - lo) / scale, 0) : 0;
   Tensor& y = ctx.allocate_output_uninitialized(0, DType::UInt8, x.shape());
   if (usable)
     spans(ctx, x.numel(),
