@@ -29,8 +29,8 @@ Tensor random_tensor(Shape shape, std::mt19937& rng, bool edges = false, bool na
   if (!edges) return uniform_tensor(std::move(shape), rng, lo, hi);
   Tensor t(DType::Float32, std::move(shape));
   std::uniform_real_distribution<float> u(lo, hi);
-  const float values[] = {0.f,  -0.f,   1e-30f, -1e-30f, 1e20f, -1e20f, kInf,  -kInf, 3.f,  -3.f,   6.f,
-                          -6.f, 88.7f, 88.8f,  -88.f,   -95.f, 100.f,  -110.f, 0.5f, -0.5f, 1e-3f, kNaN};
+  const float values[] = {0.f,  -0.f,  1e-30f, -1e-30f, 1e20f, -1e20f, kInf,   -kInf, 3.f,   -3.f,  6.f,
+                          -6.f, 88.7f, 88.8f,  -88.f,   -95.f, 100.f,  -110.f, 0.5f,  -0.5f, 1e-3f, kNaN};
   const size_t n_values = sizeof(values) / sizeof(values[0]) - (nan ? 0 : 1);
   for (int64_t i = 0; i < t.numel(); ++i) {
     float v = u(rng);
@@ -115,9 +115,10 @@ struct UnaryCase {
 
 TEST(SimdElementwise, UnaryMatchesReference) {
   const UnaryCase cases[] = {
-      {"Relu", kBitwise},     {"LeakyRelu", kBitwise},   {"HardSigmoid", kAffineTol}, {"HardSwish", kBitwise},
-      {"Sqrt", kBitwise},     {"Neg", kBitwise},         {"Abs", kBitwise},         {"Reciprocal", kBitwise},
-      {"Sigmoid", kExpTol},   {"Tanh", kExpTol},         {"Exp", kExpTol},          {"Erf", kExpTol},
+      {"Relu", kBitwise},      {"LeakyRelu", kBitwise},  {"HardSigmoid", kAffineTol},
+      {"HardSwish", kBitwise}, {"Sqrt", kBitwise},       {"Neg", kBitwise},
+      {"Abs", kBitwise},       {"Reciprocal", kBitwise}, {"Sigmoid", kExpTol},
+      {"Tanh", kExpTol},       {"Exp", kExpTol},         {"Erf", kExpTol},
   };
   std::mt19937 rng(11);
   for_each_target([&] {
@@ -130,8 +131,7 @@ TEST(SimdElementwise, UnaryMatchesReference) {
           node.attributes["alpha"] = attr_float(0.1666667f);
           node.attributes["beta"] = attr_float(0.45f);
         }
-        check(node, 17, {random_tensor(shape, rng, true, true)}, c.tol,
-              std::string(c.op) + " " + shape_str(shape));
+        check(node, 17, {random_tensor(shape, rng, true, true)}, c.tol, std::string(c.op) + " " + shape_str(shape));
       }
     }
   });
@@ -140,9 +140,10 @@ TEST(SimdElementwise, UnaryMatchesReference) {
 TEST(SimdElementwise, UnaryEdgeValuesAndDenseRanges) {
   // Every edge value in every lane position, and dense sweeps of the ranges where the
   // approximations switch formulas.
-  std::vector<float> v = {0.f, -0.f, 1e-30f, -1e-30f, 1e-40f, 1e20f, -1e20f, kInf, -kInf, kNaN, -kNaN,
-                          3.f, -3.f, 6.f, -6.f, 88.72283f, 88.72284f, 88.8f, -87.f, -88.f, -95.f, -103.f,
-                          -104.f, -105.f, 0.4999999f, 0.5f, -0.5f, 0.5000001f, 4.f, -4.f, 10.f, -10.f};
+  std::vector<float> v = {0.f,        -0.f,  1e-30f, -1e-30f,    1e-40f, 1e20f,  -1e20f, kInf,
+                          -kInf,      kNaN,  -kNaN,  3.f,        -3.f,   6.f,    -6.f,   88.72283f,
+                          88.72284f,  88.8f, -87.f,  -88.f,      -95.f,  -103.f, -104.f, -105.f,
+                          0.4999999f, 0.5f,  -0.5f,  0.5000001f, 4.f,    -4.f,   10.f,   -10.f};
   for (float x = -12.f; x <= 12.f; x += 0.0137f) v.push_back(x);
   Tensor t(DType::Float32, {int64_t(v.size())});
   std::memcpy(t.data<float>(), v.data(), v.size() * sizeof(float));
@@ -194,9 +195,18 @@ TEST(SimdElementwise, PowSquare) {
       const Shape shape = trial == 0 ? Shape{40000} : random_shape(rng);
       Tensor e;
       switch (trial % 3) {
-        case 0: e = Tensor(DType::Float32, {}); e.data<float>()[0] = 2.f; break;
-        case 1: e = Tensor(DType::Int64, {1}); e.data<int64_t>()[0] = 2; break;
-        default: e = Tensor(DType::Float32, {1}); e.data<float>()[0] = trial % 2 ? 3.f : 2.f; break;  // 3: fallback
+        case 0:
+          e = Tensor(DType::Float32, {});
+          e.data<float>()[0] = 2.f;
+          break;
+        case 1:
+          e = Tensor(DType::Int64, {1});
+          e.data<int64_t>()[0] = 2;
+          break;
+        default:
+          e = Tensor(DType::Float32, {1});
+          e.data<float>()[0] = trial % 2 ? 3.f : 2.f;
+          break;  // 3: fallback
       }
       check(one_node("Pow", 2), 17, {random_tensor(shape, rng, true, true), e}, kBitwise, "Pow " + shape_str(shape));
     }
@@ -210,15 +220,33 @@ std::pair<Shape, Shape> binary_shapes(std::mt19937& rng, int kind) {
   const int64_t N = 1 + rng() % 3, C = dim(), H = dim(), W = dim();
   std::pair<Shape, Shape> s;
   switch (kind % 9) {
-    case 0: s = {{N, C, H, W}, {N, C, H, W}}; break;
-    case 1: s = {{N, C, H, W}, {}}; break;
-    case 2: s = {{N, C, H, W}, {1}}; break;
-    case 3: s = {{N, C, H, W}, {1, C, 1, 1}}; break;
-    case 4: s = {{N, C, H, W}, {C, 1, 1}}; break;
-    case 5: s = {{N, H, W}, {W}}; break;
-    case 6: s = {{N, 1, W}, {1, C, 1}}; break;         // outer product
-    case 7: s = {{N, 1, H, 1}, {1, C, 1, W}}; break;   // four merged dims: fallback
-    default: s = {random_shape(rng, 3, 9), random_shape(rng, 3, 9)}; break;
+    case 0:
+      s = {{N, C, H, W}, {N, C, H, W}};
+      break;
+    case 1:
+      s = {{N, C, H, W}, {}};
+      break;
+    case 2:
+      s = {{N, C, H, W}, {1}};
+      break;
+    case 3:
+      s = {{N, C, H, W}, {1, C, 1, 1}};
+      break;
+    case 4:
+      s = {{N, C, H, W}, {C, 1, 1}};
+      break;
+    case 5:
+      s = {{N, H, W}, {W}};
+      break;
+    case 6:
+      s = {{N, 1, W}, {1, C, 1}};
+      break;  // outer product
+    case 7:
+      s = {{N, 1, H, 1}, {1, C, 1, W}};
+      break;  // four merged dims: fallback
+    default:
+      s = {random_shape(rng, 3, 9), random_shape(rng, 3, 9)};
+      break;
   }
   if (rng() % 2) std::swap(s.first, s.second);
   return s;
@@ -241,8 +269,8 @@ TEST(SimdElementwise, BinaryBroadcastsMatchReference) {
         } catch (const Error&) {
           continue;  // random shapes that do not broadcast
         }
-        check(one_node(op, 2), 17, {random_tensor(sa, rng, true, true), random_tensor(sb, rng, true, true)},
-              kBitwise, std::string(op) + " " + shape_str(sa) + " " + shape_str(sb));
+        check(one_node(op, 2), 17, {random_tensor(sa, rng, true, true), random_tensor(sb, rng, true, true)}, kBitwise,
+              std::string(op) + " " + shape_str(sa) + " " + shape_str(sb));
       }
     }
   });
@@ -273,9 +301,9 @@ TEST(SimdElementwise, FallbacksGiveTheReferenceResult) {
   expect_bitwise(run_kernel(find_kernel("", "Add"), legacy, 6, {a, b})[0],
                  run_kernel(find_reference_kernel("", "Add"), legacy, 6, {a, b})[0], "legacy Add");
   // Shapes that do not broadcast: the reference's error.
-  EXPECT_THROW(run_kernel(find_kernel("", "Mul"), one_node("Mul", 2), 17, {random_tensor({2, 3}, rng),
-                                                                            random_tensor({4}, rng)}),
-               Error);
+  EXPECT_THROW(
+      run_kernel(find_kernel("", "Mul"), one_node("Mul", 2), 17, {random_tensor({2, 3}, rng), random_tensor({4}, rng)}),
+      Error);
   // MaxPool with Indices.
   Node mp = one_node("MaxPool", 1, 2);
   mp.attributes["kernel_shape"] = attr_ints({3, 3});
@@ -310,8 +338,8 @@ TEST(SimdPool, GlobalPoolsMatchReference) {
         if (trial == 0) s = {1, 96, 56, 56};
         const bool is_max = std::string(op) == "GlobalMaxPool";
         // Averages: no huge values (double sums in another order would lose other bits).
-        check(one_node(op, 1), 17, {random_tensor(s, rng, is_max)}, is_max ? Tolerance{0, 0, false} : Tolerance{1e-6, 0},
-              std::string(op) + " " + shape_str(s));
+        check(one_node(op, 1), 17, {random_tensor(s, rng, is_max)},
+              is_max ? Tolerance{0, 0, false} : Tolerance{1e-6, 0}, std::string(op) + " " + shape_str(s));
       }
     }
   });
@@ -331,16 +359,26 @@ TEST(SimdPool, WindowedPoolsMatchReference) {
       if (dh != 1 || dw != 1) node.attributes["dilations"] = attr_ints({dh, dw});
       const int64_t pt = rng() % KH, pl = rng() % KW, pb = rng() % KH, pr = rng() % KW;
       switch (rng() % 6) {
-        case 0: node.attributes["auto_pad"] = attr_string("SAME_UPPER"); break;
-        case 1: node.attributes["auto_pad"] = attr_string("SAME_LOWER"); break;
-        case 2: node.attributes["auto_pad"] = attr_string("VALID"); break;
-        default: node.attributes["pads"] = attr_ints({pt, pl, pb, pr}); break;
+        case 0:
+          node.attributes["auto_pad"] = attr_string("SAME_UPPER");
+          break;
+        case 1:
+          node.attributes["auto_pad"] = attr_string("SAME_LOWER");
+          break;
+        case 2:
+          node.attributes["auto_pad"] = attr_string("VALID");
+          break;
+        default:
+          node.attributes["pads"] = attr_ints({pt, pl, pb, pr});
+          break;
       }
       if (rng() % 2) node.attributes["ceil_mode"] = attr_int(1);
       if (!is_max && rng() % 2) node.attributes["count_include_pad"] = attr_int(1);
       const int64_t H = (KH - 1) * dh + 1 + rng() % 20, W = (KW - 1) * dw + 1 + rng() % (trial < 16 ? 90 : 37);
       Shape s = {1 + int64_t(rng() % 2), 1 + int64_t(rng() % 5), H, W};
       if (trial == 0) s = {1, 64, 56, 56};
+      if (trial == 2) s = {1, 5, std::max<int64_t>(H, 13), std::max<int64_t>(W, 111)};  // SqueezeNet-like odd rows
+      if (trial == 4) s = {1, 3, H, std::max<int64_t>(W, 13)};  // narrower than a vector: tails over-read then not
       // Averages of [-1, 1] values: float sums against the reference's double.
       const Tensor x = is_max ? random_tensor(s, rng, true) : random_tensor(s, rng, false, false, -1.f, 1.f);
       check(node, 19, {x}, is_max ? Tolerance{0, 0, false} : Tolerance{1e-6, 1e-6},
@@ -370,7 +408,8 @@ TEST(SimdNorm, SoftmaxMatchesReference) {
         } else if (trial % 3 == 2) {
           node.attributes["axis"] = attr_int(-1);
         }
-        const Tensor x = trial % 5 == 4 ? random_tensor(s, rng, true, true) : random_tensor(s, rng, false, false, -8.f, 8.f);
+        const Tensor x =
+            trial % 5 == 4 ? random_tensor(s, rng, true, true) : random_tensor(s, rng, false, false, -8.f, 8.f);
         check(node, opset, {x}, Tolerance{2e-6, 2e-6}, std::string(op) + " " + shape_str(s));
       }
     }
@@ -409,10 +448,17 @@ TEST(SimdNorm, ReduceMeanMatchesReference) {
       const int64_t r = int64_t(s.size());
       std::vector<int64_t> axes;
       switch (trial % 4) {
-        case 0: axes = {-1}; break;
-        case 1: for (int64_t k = r - 1 - int64_t(rng() % r); k < r; ++k) axes.push_back(k); break;  // trailing
-        case 2: axes = {int64_t(rng() % r)}; break;  // any one axis
-        default: break;                               // all axes
+        case 0:
+          axes = {-1};
+          break;
+        case 1:
+          for (int64_t k = r - 1 - int64_t(rng() % r); k < r; ++k) axes.push_back(k);
+          break;  // trailing
+        case 2:
+          axes = {int64_t(rng() % r)};
+          break;  // any one axis
+        default:
+          break;  // all axes
       }
       std::string axes_str = " axes";
       for (int64_t k : axes) {

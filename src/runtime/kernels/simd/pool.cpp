@@ -28,6 +28,7 @@
 #ifndef PITH_SIMD_POOL_ONCE
 #define PITH_SIMD_POOL_ONCE
 namespace pith::simd {
+inline constexpr int64_t kRowSlack = 64;  // floats after each scratch row: vector over-reads
 struct Pool2D {
   int64_t H = 0, W = 0, OH = 0, OW = 0, KH = 1, KW = 1;
   int64_t sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0, pb = 0, pr = 0;
@@ -35,7 +36,7 @@ struct Pool2D {
   // Layout of the per-thread scratch (floats).
   int64_t padded_cols() const { return std::max(pl + W, (OW - 1) * sw + (KW - 1) * dw + 1); }
   int64_t phase_cols() const { return (padded_cols() + sw - 1) / sw + 64; }  // + vector over-read
-  int64_t scratch_floats() const { return sw * phase_cols() + W + 64 + OW + 64; }
+  int64_t scratch_floats() const { return sw * phase_cols() + W + kRowSlack + OW + 64; }
 };
 }  // namespace pith::simd
 #endif
@@ -96,9 +97,11 @@ void PoolPlanes(const Pool2D& g, const float* x, float* y, int64_t planes, float
   const int64_t s = g.sw, pc = g.phase_cols();
   const float pad = g.is_max ? -std::numeric_limits<float>::infinity() : 0.0f;
   const float empty = g.is_max ? std::numeric_limits<float>::lowest() : 0.0f;
-  float* phases = scratch;              // s * pc
-  float* rowbuf = phases + s * pc;      // W + 64: the reduced rows (stride > 1)
-  float* colcount = rowbuf + g.W + 64;  // OW + 64: columns counted per output column
+  float* phases = scratch;                     // s * pc
+  float* rowbuf = phases + s * pc;             // W + slack: the reduced rows (stride > 1)
+  float* colcount = rowbuf + g.W + kRowSlack;  // OW + 64: columns counted per output column
+  const float* x_end = x + planes * g.H * g.W;
+  const float* y_end = y + planes * g.OH * g.OW;
   // Columns: how many taps each output column counts, and whether any is inside.
   bool any_empty_col = false;
   for (int64_t ox = 0; ox < g.OW; ++ox) {
@@ -117,6 +120,7 @@ void PoolPlanes(const Pool2D& g, const float* x, float* y, int64_t planes, float
   for (int64_t kx = 0; kx < g.KW; ++kx) tap[kx] = (kx * g.dw % s) * pc + kx * g.dw / s;
   // Padding of the phase-split row: everything except the columns the rows fill.
   std::fill(phases, phases + s * pc, pad);
+  std::fill(rowbuf, rowbuf + g.W + kRowSlack, 0.0f);  // the slack is read, never used
   for (int64_t plane = 0; plane < planes; ++plane) {
     const float* xp = x + plane * g.H * g.W;
     float* yp = y + plane * g.OH * g.OW;
@@ -147,13 +151,19 @@ void PoolPlanes(const Pool2D& g, const float* x, float* y, int64_t planes, float
         }
         hn::StoreU(acc, d, dst + c);
       }
-      for (; c < g.W; ++c) {
-        float acc = first[c];
+      if (c < g.W) {
+        // The tail as one vector: whole loads while they stay inside this call's planes
+        // (rows ascend, so the last row decides), and only the tail's lanes stored, so the
+        // phase row's right padding is kept.
+        const int64_t n = g.W - c;
+        const bool over_read_ok = xp + rows[nrows - 1] * g.W + c + L <= x_end;
+        const auto load = [&](const float* p) { return over_read_ok ? hn::LoadU(d, p) : LoadFirstN(d, n, p); };
+        VF acc = load(first + c);
         for (int64_t k = 1; k < nrows; ++k) {
-          const float v = xp[rows[k] * g.W + c];
-          acc = g.is_max ? (v > acc ? v : acc) : acc + v;
+          const VF v = load(xp + rows[k] * g.W + c);
+          acc = g.is_max ? hn::Max(acc, v) : hn::Add(acc, v);
         }
-        dst[c] = acc;
+        hn::BlendedStore(acc, hn::FirstN(d, size_t(n)), d, dst + c);
       }
       if (s > 1) {
         // Padded column pl + j goes to phase (pl + j) % s, position (pl + j) / s.
@@ -166,6 +176,15 @@ void PoolPlanes(const Pool2D& g, const float* x, float* y, int64_t planes, float
             hn::LoadInterleaved2(d, rowbuf + j, even, odd);
             hn::StoreU(even, d, even_dst + j / 2);
             hn::StoreU(odd, d, odd_dst + j / 2);
+          }
+          if (j < g.W && 2 * L <= kRowSlack) {
+            // The tail reads into rowbuf's slack and stores only its own columns.
+            const int64_t n = g.W - j;
+            VF even, odd;
+            hn::LoadInterleaved2(d, rowbuf + j, even, odd);
+            hn::BlendedStore(even, hn::FirstN(d, size_t((n + 1) / 2)), d, even_dst + j / 2);
+            hn::BlendedStore(odd, hn::FirstN(d, size_t(n / 2)), d, odd_dst + j / 2);
+            j = g.W;
           }
           ph = (g.pl + j) % s;
           pos = (g.pl + j) / s;
@@ -190,7 +209,13 @@ void PoolPlanes(const Pool2D& g, const float* x, float* y, int64_t planes, float
           // Taps past the padded extent are not counted (they read padding zeros).
           acc = hn::Div(acc, hn::Mul(rowcount, hn::LoadU(d, colcount + ox)));
         }
-        StoreFirstN(acc, d, std::min(L, g.OW - ox), yrow + ox);
+        // A whole vector may spill into the next output row (written after this one) but
+        // never past this call's planes, which another thread may own.
+        if (yrow + ox + L <= y_end) {
+          hn::StoreU(acc, d, yrow + ox);
+        } else {
+          StoreFirstN(acc, d, std::min(L, g.OW - ox), yrow + ox);
+        }
       }
       if (any_empty_col) {
         for (int64_t ox = 0; ox < g.OW; ++ox)
